@@ -1,0 +1,27 @@
+/* tmain.c - runs the registered C tests; exit status 1 on any failure. */
+#include "tcheck.h"
+
+#include <stdlib.h>
+
+int tc_failures = 0;
+static tc_test *tc_head = NULL;
+
+void tc_register(tc_test *t)
+{
+    t->next = tc_head;
+    tc_head = t;
+}
+
+int main(int argc, char **argv)
+{
+    int ran = 0;
+    for (tc_test *t = tc_head; t; t = t->next) {
+        if (argc > 1 && strstr(t->name, argv[1]) == NULL) continue;
+        int before = tc_failures;
+        t->fn();
+        ran++;
+        if (tc_failures != before) fprintf(stderr, "FAIL %s\n", t->name);
+    }
+    printf("%d tests, %d failed checks\n", ran, tc_failures);
+    return tc_failures ? 1 : 0;
+}
