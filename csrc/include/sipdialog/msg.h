@@ -167,7 +167,8 @@ void sd_parse_opts_default(sd_parse_opts *o);
  * matters, a flag or a -1 index says so.
  */
 typedef struct sd_msg {
-    uint32_t msg_len;     /* bytes of this message in the buffer (headers + body) */
+    uint32_t msg_start;   /* offset of the start line (leading CRLFs skipped) */
+    uint32_t msg_len;     /* the message is buf[msg_start .. msg_start + msg_len) */
     uint8_t is_request;
     uint8_t method_id;    /* sd_method of the request method (requests) */
     uint8_t cseq_method_id;
@@ -205,7 +206,7 @@ typedef struct sd_msg {
  * Datagram mode (default): the message is the whole buffer; a Content-Length
  * larger than what follows the headers is SD_EPARSE, a smaller one ends the
  * message (RFC 3261 18.3: trailing octets are ignored, out->msg_len tells
- * where the message ends); no Content-Length means the body runs to the end.
+ * where the message ends: out->msg_start + out->msg_len); no Content-Length means the body runs to the end.
  * SD_PARSE_STREAM: Content-Length is required and the body is exactly that.
  *
  * Every header line is checked for the octets RFC 3261 25.1 forbids; the
@@ -240,8 +241,12 @@ int sd_msg_find_name(const sd_msg *m, const char *buf, const char *name, size_t 
 /*
  * Split a comma-separated header value. Start with *pos = 0; each call
  * stores the next element (trimmed of LWS) in *item and returns 1, or
- * returns 0 at the end. Commas inside quoted strings and <...> do not split.
- * Spans are relative to `base` (the message buffer); `v` is a span of it.
+ * returns 0 at the end. Commas inside quoted strings (quoted-pairs
+ * honoured) and <...> do not split. A value that is empty or only LWS has
+ * no element (0 at once). Returns -1 for a malformed list: an empty element
+ * (",,", a leading or trailing ','), an unterminated quoted string or a '<'
+ * without '>'. Spans are relative to `base` (the message buffer); `v` is a
+ * span of it.
  */
 int sd_list_next(const char *base, sd_span v, uint32_t *pos, sd_span *item);
 
@@ -356,6 +361,10 @@ typedef struct sd_via {
  * with an IPv6 reference. Returns SD_OK or SD_EPARSE.
  */
 sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err);
+
+/* Default reason phrase for a status code (RFC 3261 21 and the IANA
+ * registry); "Unknown" for codes it does not know. Static storage. */
+const char *sd_reason_phrase(int status);
 
 /* ---- serializer ---- */
 

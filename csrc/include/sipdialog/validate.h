@@ -53,7 +53,7 @@ typedef struct sd_validator {
 } sd_validator;
 
 /* Run one validator on p[0..len). SD_OK or SD_EVALID (reason, offset of
- * the first offending byte) or SD_ELIMIT (length validators). */
+ * the first offending byte; min_length too) or SD_ELIMIT (max_length). */
 sd_err sd_validate(const sd_validator *v, const char *p, size_t len, sd_error *err);
 
 /* Short name of a validator or sanitizer kind ("token", "trim_lws"); static. */
@@ -64,8 +64,14 @@ const char *sd_skind_name(sd_skind k);
 int sd_is_token_char(unsigned char c);
 int sd_is_word_char(unsigned char c);
 
-/* Run sanitizer `k` on p[0..len), writing to out (capacity len: no
- * sanitizer makes a value longer). Returns the output length. */
+/* Capacity sd_sanitize needs for an input of `len` bytes: canonical_name
+ * may turn a compact form into a long name of up to 19 bytes ("d" ->
+ * "Request-Disposition"); every other sanitizer writes at most `len`. */
+#define SD_SANITIZE_CAP(len) ((len) > 32 ? (len) : 32)
+
+/* Run sanitizer `k` on p[0..len), writing to out, which must hold
+ * SD_SANITIZE_CAP(len) bytes and may equal p. Returns the output length.
+ * Never fails, never allocates. */
 size_t sd_sanitize(sd_skind k, const char *p, size_t len, char *out);
 
 #define SD_PIPELINE_MAX 16

@@ -1,0 +1,159 @@
+/*
+ * build.c - the serializer: growable buffers and messages built from parts.
+ * Every part is checked before anything is written, so a value can never
+ * smuggle in a second header line or a start line.
+ */
+#include "sipdialog/msg.h"
+#include "base/chars.h"
+#include "sipdialog/validate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sd_buf_init(sd_buf *b)
+{
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+}
+
+void sd_buf_free(sd_buf *b)
+{
+    free(b->p);
+    sd_buf_init(b);
+}
+
+/* Make room for `extra` more bytes plus a NUL. */
+static sd_err buf_reserve(sd_buf *b, size_t extra)
+{
+    if (b->failed) return SD_ENOMEM;
+    if (extra > SIZE_MAX / 2 - b->len) {
+        b->failed = 1;
+        return SD_ENOMEM;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return SD_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (np == NULL) {
+        b->failed = 1;
+        return SD_ENOMEM;
+    }
+    b->p = np;
+    b->cap = cap;
+    return SD_OK;
+}
+
+sd_err sd_buf_append(sd_buf *b, const char *p, size_t len)
+{
+    if (buf_reserve(b, len) != SD_OK) return SD_ENOMEM;
+    if (len) memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return SD_OK;
+}
+
+sd_err sd_buf_appendf(sd_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n) != SD_OK) {
+        b->failed = 1;
+        return SD_ENOMEM;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return SD_OK;
+}
+
+/* Offset of the first octet of p[0..len) outside `cls`, or len. */
+static size_t first_not(const char *p, size_t len, unsigned cls)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!SD_IS(p[i], cls)) return i;
+    return len;
+}
+
+/* Offset of the first CTL other than HT, or len. */
+static size_t first_ctl(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (SD_IS(p[i], SD_C_CTL)) return i;
+    return len;
+}
+
+sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
+                    const sd_str *values, size_t n, const char *body, size_t body_len, sd_error *err)
+{
+    size_t i, k;
+    /* check every part first */
+    if (status == 0) {
+        if (method.len == 0 || (k = first_not(method.p, method.len, SD_C_TOKEN)) < method.len)
+            return sd_error_set(err, SD_EVALID, method.len ? k : 0, "method is not a token");
+        sd_uri u;
+        sd_err rc = sd_uri_parse(ruri.p, (sd_span){0, (uint32_t)ruri.len}, 0, &u, err);
+        if (ruri.len > 0xffffffffu || rc != SD_OK) {
+            if (err) err->code = SD_EVALID;
+            return SD_EVALID;
+        }
+    } else {
+        if (status < 100 || status > 699) return sd_error_set(err, SD_EVALID, 0, "status code %d outside 100..699", status);
+        if ((k = first_ctl(reason.p, reason.len)) < reason.len)
+            return sd_error_set(err, SD_EVALID, k, "control octet 0x%02x in reason phrase", (unsigned char)reason.p[k]);
+    }
+    int skip_cl = -1;
+    /* every name and value passes the validators of the pipeline: names are
+     * tokens, values carry no CTL (so no CR, LF or NUL: no header injection) */
+    static const sd_validator v_token = {SD_V_TOKEN, 0}, v_value = {SD_V_HEADER_VALUE, 0};
+    for (i = 0; i < n; i++) {
+        sd_error ve;
+        if (sd_validate(&v_token, names[i].p, names[i].len, &ve) != SD_OK)
+            return sd_error_set(err, SD_EVALID, ve.offset, "header name #%zu: %s", i + 1, ve.reason);
+        if (sd_validate(&v_value, values[i].p, values[i].len, &ve) != SD_OK)
+            return sd_error_set(err, SD_EVALID, ve.offset, "value of %.*s: %s",
+                                (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p, ve.reason);
+        if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH) {
+            char tmp[24];
+            int w = snprintf(tmp, sizeof tmp, "%zu", body_len);
+            if (values[i].len != (size_t)w || memcmp(values[i].p, tmp, (size_t)w) != 0)
+                return sd_error_set(err, SD_EVALID, 0, "Content-Length '%.*s' differs from the body length %zu",
+                                    (int)(values[i].len > 24 ? 24 : values[i].len), values[i].p, body_len);
+            skip_cl = (int)i; /* written once, below, from the body length */
+        }
+    }
+    size_t start = out->len;
+    if (status == 0) {
+        sd_buf_append(out, method.p, method.len);
+        sd_buf_append(out, " ", 1);
+        sd_buf_append(out, ruri.p, ruri.len);
+        sd_buf_append(out, " SIP/2.0\r\n", 10);
+    } else {
+        sd_buf_appendf(out, "SIP/2.0 %03d ", status);
+        sd_buf_append(out, reason.p, reason.len);
+        sd_buf_append(out, "\r\n", 2);
+    }
+    for (i = 0; i < n; i++) {
+        if ((int)i == skip_cl) continue;
+        sd_buf_append(out, names[i].p, names[i].len);
+        sd_buf_append(out, ": ", 2);
+        sd_buf_append(out, values[i].p, values[i].len);
+        sd_buf_append(out, "\r\n", 2);
+    }
+    sd_buf_appendf(out, "Content-Length: %zu\r\n\r\n", body_len);
+    sd_buf_append(out, body, body_len);
+    if (out->failed) {
+        if (out->p && out->cap > start) {
+            out->len = start;
+            out->p[start] = '\0';
+        }
+        return sd_error_set(err, SD_ENOMEM, 0, "out of memory");
+    }
+    return SD_OK;
+}

@@ -1,0 +1,132 @@
+/*
+ * nameaddr.c - name-addr / addr-spec with header parameters (RFC 3261
+ * 20.10, 20.20, 20.39, 25.1): From, To, Contact, Route, Record-Route,
+ * Refer-To, Referred-By, Reply-To, ...
+ *
+ *   ( name-addr / addr-spec ) *( SEMI generic-param )
+ *   name-addr    = [ display-name ] LAQUOT addr-spec RAQUOT
+ *   display-name = *(token LWS) / quoted-string
+ *
+ * A display name of tokens directly followed by '<' ("caller<sip:...>") is
+ * accepted (RFC 4475 3.1.1.6: LAQUOT = SWS "<").
+ */
+#include "sipdialog/msg.h"
+#include "base/chars.h"
+#include "uri.h"
+
+#include <string.h>
+
+static sd_span mkspan(size_t off, size_t len)
+{
+    sd_span s = {(uint32_t)off, (uint32_t)len};
+    return s;
+}
+
+/* The URI shape every addr-spec needs: scheme ":" and at least one octet. */
+static int uri_shape_ok(const char *p, size_t n)
+{
+    size_t i = 1;
+    if (n == 0 || !SD_IS(p[0], SD_C_ALPHA)) return 0;
+    while (i < n && SD_IS(p[i], SD_C_SCHEME)) i++;
+    return i + 1 < n && p[i] == ':';
+}
+
+/* Header parameters from p[i] == ';' to n: validated with the generic
+ * iterator; out->params gets the list without the first ';' and its LWS. */
+static sd_err params_check(const char *base, size_t o, const char *p, size_t i, size_t n,
+                           sd_nameaddr *out, sd_error *err)
+{
+    sd_span ps = mkspan(o + i, n - i), nm, val;
+    uint32_t pos = 0;
+    int hv, r;
+    size_t bad = 0;
+    while ((r = sd_param_step(base, ps, 0, &pos, &nm, &val, &hv, &bad)) == 1)
+        ;
+    if (r < 0) return sd_error_set(err, SD_EPARSE, bad, "name-addr: malformed header parameter");
+    size_t s = i + 1;
+    while (s < n && SD_IS(p[s], SD_C_LWS)) s++;
+    out->params = mkspan(o + s, n - s);
+    return SD_OK;
+}
+
+sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
+                         sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if ((uint64_t)v.off + v.len > UINT32_MAX)
+        return sd_error_set(err, SD_EPARSE, v.off, "name-addr: span out of range");
+    const char *p = base + v.off;
+    size_t o = v.off, i = 0, e = v.len;
+    while (i < e && SD_IS(p[i], SD_C_LWS)) i++;
+    while (e > i && SD_IS(p[e - 1], SD_C_LWS)) e--;
+    out->display = mkspan(o + i, 0);
+    out->params = mkspan(o + e, 0);
+    if (i == e) return sd_error_set(err, SD_EPARSE, o + i, "name-addr: empty value");
+    if (e - i == 1 && p[i] == '*') {
+        if (!allow_star) return sd_error_set(err, SD_EPARSE, o + i, "name-addr: '*' not allowed here");
+        out->is_star = 1;
+        out->uri = mkspan(o + i, 1);
+        return SD_OK;
+    }
+
+    int angle = 0;
+    if (p[i] == '"') {
+        size_t bad = 0, q = sd_quoted_scan(p + i, e - i, &bad);
+        if (q == 0) {
+            if (i + bad >= e)
+                return sd_error_set(err, SD_EPARSE, o + i, "display-name: unterminated quoted-string");
+            return sd_error_set(err, SD_EPARSE, o + i + bad, "display-name: invalid octet in quoted-string");
+        }
+        out->display = mkspan(o + i + 1, q - 2);
+        out->quoted_display = 1;
+        i += q;
+        while (i < e && SD_IS(p[i], SD_C_LWS)) i++;
+        if (i == e || p[i] != '<')
+            return sd_error_set(err, SD_EPARSE, o + i, "name-addr: expected '<' after display-name");
+        angle = 1;
+    } else {
+        size_t j = i;
+        while (j < e && (SD_IS(p[j], SD_C_TOKEN) || SD_IS(p[j], SD_C_LWS))) j++;
+        if (j < e && p[j] == '<') {
+            size_t de = j;
+            while (de > i && SD_IS(p[de - 1], SD_C_LWS)) de--;
+            out->display = mkspan(o + i, de - i);
+            i = j;
+            angle = 1;
+        } else if (j < e && memchr(p + j, '<', e - j) != NULL) {
+            return sd_error_set(err, SD_EPARSE, o + j,
+                                "display-name: character not allowed outside a quoted-string");
+        }
+    }
+
+    size_t us = i, ue;
+    if (angle) {
+        us = ++i;
+        while (i < e && p[i] != '>') {
+            if (SD_IS(p[i], SD_C_LWS)) return sd_error_set(err, SD_EPARSE, o + i, "name-addr: LWS inside <>");
+            if (p[i] == '<') return sd_error_set(err, SD_EPARSE, o + i, "name-addr: '<' inside <>");
+            i++;
+        }
+        if (i == e) return sd_error_set(err, SD_EPARSE, o + us - 1, "name-addr: missing '>'");
+        ue = i++;
+        out->has_brackets = 1;
+    } else {
+        /* addr-spec: the URI ends at the first ';' (header parameters follow)
+         * or LWS; RFC 3261 20.10 wants name-addr for URIs with '?' or ',' */
+        while (i < e && p[i] != ';' && !SD_IS(p[i], SD_C_LWS)) {
+            if (p[i] == '?' || p[i] == ',')
+                return sd_error_set(err, SD_EPARSE, o + i,
+                                    "addr-spec: URI with '%c' must be enclosed in <>", p[i]);
+            i++;
+        }
+        ue = i;
+    }
+    if (!uri_shape_ok(p + us, ue - us))
+        return sd_error_set(err, SD_EPARSE, o + us, "name-addr: URI needs scheme ':' and a body");
+    out->uri = mkspan(o + us, ue - us);
+
+    while (i < e && SD_IS(p[i], SD_C_LWS)) i++;
+    if (i == e) return SD_OK;
+    if (p[i] != ';') return sd_error_set(err, SD_EPARSE, o + i, "name-addr: unexpected character after URI");
+    return params_check(base, o, p, i, e, out, err);
+}

@@ -1,0 +1,593 @@
+/*
+ * parse.c - the zero-copy SIP message parser (RFC 3261 sections 7, 18.3,
+ * 20 and 25) and stream framing.
+ *
+ * One forward pass over the header block: a vectorised scan finds the next
+ * octet RFC 3261 25.1 forbids in a header line (CTL other than HT; CR and LF
+ * are CTLs too, so the same scan finds line ends). Each logical line (folds
+ * included) is split into name and value, the name classified by a perfect
+ * hash, and the headers the dialog layer relies on are checked against their
+ * grammar on the spot. Nothing is copied and nothing is allocated.
+ */
+#include "sipdialog/msg.h"
+#include "base/chars.h"
+
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+void sd_parse_opts_default(sd_parse_opts *o)
+{
+    sd_limits_default(&o->limits);
+    o->flags = 0;
+    o->log = NULL;
+}
+
+/* First octet in [p, end) that is a CTL other than HT (so CR, LF, NUL, DEL
+ * and friends), or end. */
+static inline const char *scan_ctl(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i k20 = _mm_set1_epi8(0x20);
+    const __m128i k09 = _mm_set1_epi8(0x09);
+    const __m128i k7f = _mm_set1_epi8(0x7f);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i ge = _mm_cmpeq_epi8(_mm_max_epu8(x, k20), x); /* x >= 0x20 */
+        __m128i ok = _mm_or_si128(ge, _mm_cmpeq_epi8(x, k09));
+        unsigned m = ((unsigned)~_mm_movemask_epi8(ok) | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, k7f))) &
+                     0xffffu;
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && !SD_IS(*p, SD_C_CTL)) p++;
+    return p;
+}
+
+/* Non-zero when the octet at `c` is the second octet of a quoted-pair inside
+ * a quoted-string that starts on the logical line beginning at `line`. */
+static int in_quoted_pair(const char *line, const char *c)
+{
+    int inq = 0;
+    for (const char *q = line; q < c; q++) {
+        if (!inq) {
+            if (*q == '"') inq = 1;
+        } else if (*q == '\\') {
+            if (q + 1 == c) return 1;
+            q++;
+        } else if (*q == '"') {
+            inq = 0;
+        }
+    }
+    return 0;
+}
+
+#define OFF(p) ((size_t)((p) - buf))
+#define SPAN(a, b) ((sd_span){(uint32_t)((a) - buf), (uint32_t)((b) - (a))})
+
+/* Parse an unsigned decimal (leading zeros allowed) from [p, e) entirely;
+ * returns 0 on success with *v set, -1 when empty, not all digits, or
+ * larger than `max`. Never overflows. */
+static int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
+{
+    if (p == e) return -1;
+    uint64_t x = 0;
+    for (; p < e; p++) {
+        unsigned d = (unsigned char)*p - '0';
+        if (d > 9) return -1;
+        x = x * 10 + d;
+        if (x > max) return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+static inline int is_lws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Parser state shared by the per-header checks. */
+typedef struct pstate {
+    const char *buf;
+    const sd_parse_opts *o;
+    sd_msg *m;
+    sd_error *err;
+} pstate;
+
+/* Validate a Call-ID value: callid = word [ "@" word ] (RFC 3261 25.1). */
+static sd_err check_call_id(pstate *st, sd_span v)
+{
+    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len;
+    if (v.len == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "empty Call-ID");
+    if (v.len > st->o->limits.max_call_id)
+        return sd_error_set(st->err, SD_ELIMIT, v.off, "Call-ID of %u bytes exceeds the limit of %u", v.len,
+                            st->o->limits.max_call_id);
+    int at = 0;
+    for (const char *q = p; q < e; q++) {
+        if (SD_IS(*q, SD_C_WORD)) continue;
+        if (*q == '@' && !at && q > p && q + 1 < e) {
+            at = 1;
+            continue;
+        }
+        return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in Call-ID", (unsigned char)*q);
+    }
+    return SD_OK;
+}
+
+/* From/To: name-addr / addr-spec, header params, tag = token. */
+static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *tag, uint8_t *has_tag)
+{
+    const char *buf = st->buf;
+    sd_nameaddr na;
+    sd_err rc = sd_nameaddr_parse(buf, v, 0, &na, st->err);
+    if (rc != SD_OK) return rc;
+    if (na.uri.len > st->o->limits.max_uri)
+        return sd_error_set(st->err, SD_ELIMIT, na.uri.off, "%s URI of %u bytes exceeds the limit of %u", what,
+                            na.uri.len, st->o->limits.max_uri);
+    sd_span tv;
+    int f = sd_param_find(buf, na.params, 0, "tag", 3, &tv);
+    if (f < 0) return sd_error_set(st->err, SD_EPARSE, na.params.off, "malformed %s parameters", what);
+    if (f == 0) {
+        *has_tag = 0;
+        tag->off = 0;
+        tag->len = 0;
+        return SD_OK;
+    }
+    if (tv.len == 0) return sd_error_set(st->err, SD_EPARSE, na.params.off, "empty %s tag", what);
+    if (tv.len > st->o->limits.max_tag)
+        return sd_error_set(st->err, SD_ELIMIT, tv.off, "%s tag of %u bytes exceeds the limit of %u", what, tv.len,
+                            st->o->limits.max_tag);
+    for (uint32_t i = 0; i < tv.len; i++)
+        if (!SD_IS(buf[tv.off + i], SD_C_TOKEN))
+            return sd_error_set(st->err, SD_EPARSE, tv.off + i, "invalid octet 0x%02x in %s tag",
+                                (unsigned char)buf[tv.off + i], what);
+    *tag = tv;
+    *has_tag = 1;
+    return SD_OK;
+}
+
+/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); number below 2**31. */
+static sd_err check_cseq(pstate *st, sd_span v)
+{
+    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len, *q = p;
+    while (q < e && SD_IS(*q, SD_C_DIGIT)) q++;
+    uint64_t n;
+    if (q == p) return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq does not start with a number");
+    if (parse_uint(p, q, 0x7fffffffu, &n) != 0)
+        return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq number %.*s is not below 2**31",
+                            (int)(q - p > 24 ? 24 : q - p), p);
+    const char *r = q;
+    while (r < e && is_lws(*r)) r++;
+    if (r == q || r == e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "CSeq lacks LWS and a method");
+    const char *mth = r;
+    while (r < e && SD_IS(*r, SD_C_TOKEN)) r++;
+    if (r != e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "invalid octet 0x%02x in CSeq method", (unsigned char)*r);
+    st->m->cseq = (uint32_t)n;
+    st->m->cseq_method = SPAN(mth, e);
+    st->m->cseq_method_id = (uint8_t)sd_method_lookup(mth, (size_t)(e - mth));
+    return SD_OK;
+}
+
+/* Every element of a name-addr list (Contact, Route, Record-Route, ...). */
+static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const char *what)
+{
+    const char *buf = st->buf;
+    uint32_t pos = 0;
+    sd_span item;
+    int r, n = 0;
+    while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
+        sd_nameaddr na;
+        sd_err rc = sd_nameaddr_parse(buf, item, allow_star, &na, st->err);
+        if (rc != SD_OK) return rc;
+        if (na.is_star && (n > 0 || pos < v.len))
+            return sd_error_set(st->err, SD_EPARSE, item.off, "'*' must be the only %s value", what);
+        if (na.uri.len > st->o->limits.max_uri)
+            return sd_error_set(st->err, SD_ELIMIT, na.uri.off, "%s URI of %u bytes exceeds the limit of %u", what,
+                                na.uri.len, st->o->limits.max_uri);
+        n++;
+    }
+    if (r < 0 || n == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "malformed %s list", what);
+    return SD_OK;
+}
+
+/* Every element of a Via list; the first Via of the message gives the
+ * top branch. Counts entries against max_via. */
+static sd_err check_via(pstate *st, sd_span v)
+{
+    const char *buf = st->buf;
+    uint32_t pos = 0;
+    sd_span item;
+    int r, n = 0;
+    while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
+        sd_via via;
+        sd_err rc = sd_via_parse(buf, item, &via, st->err);
+        if (rc != SD_OK) return rc;
+        if (++st->m->via_count > st->o->limits.max_via)
+            return sd_error_set(st->err, SD_ELIMIT, item.off, "more than %u Via entries", st->o->limits.max_via);
+        if (st->m->via_count == 1 && via.has_branch) st->m->via_branch = via.branch;
+        n++;
+    }
+    if (r < 0 || n == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "malformed Via list");
+    return SD_OK;
+}
+
+/* Check one indexed header the first time its id is seen. */
+static sd_err check_header(pstate *st, const sd_header *h)
+{
+    const char *buf = st->buf;
+    sd_msg *m = st->m;
+    uint64_t n;
+    switch (h->id) {
+    case SD_H_CALL_ID:
+        m->call_id = h->value;
+        return check_call_id(st, h->value);
+    case SD_H_FROM:
+        return check_from_to(st, h->value, "From", &m->from_tag, &m->has_from_tag);
+    case SD_H_TO:
+        return check_from_to(st, h->value, "To", &m->to_tag, &m->has_to_tag);
+    case SD_H_CSEQ:
+        return check_cseq(st, h->value);
+    case SD_H_MAX_FORWARDS:
+        if (parse_uint(buf + h->value.off, buf + h->value.off + h->value.len, 255, &n) != 0)
+            return sd_error_set(st->err, SD_EPARSE, h->value.off, "Max-Forwards '%.*s' is not a number 0..255",
+                                (int)(h->value.len > 24 ? 24 : h->value.len), buf + h->value.off);
+        m->max_forwards = (int32_t)n;
+        return SD_OK;
+    case SD_H_CONTENT_LENGTH:
+        if (parse_uint(buf + h->value.off, buf + h->value.off + h->value.len, 0xffffffffu, &n) != 0)
+            return sd_error_set(st->err, SD_EPARSE, h->value.off, "Content-Length '%.*s' is not a decimal number",
+                                (int)(h->value.len > 24 ? 24 : h->value.len), buf + h->value.off);
+        m->content_length = (int64_t)n;
+        return SD_OK;
+    case SD_H_VIA:
+        return check_via(st, h->value);
+    case SD_H_CONTACT:
+        return check_nameaddr_list(st, h->value, 1, "Contact");
+    case SD_H_ROUTE:
+        return check_nameaddr_list(st, h->value, 0, "Route");
+    case SD_H_RECORD_ROUTE:
+        return check_nameaddr_list(st, h->value, 0, "Record-Route");
+    default:
+        return SD_OK;
+    }
+}
+
+/* Compare two value spans byte for byte. */
+static int span_eq(const char *buf, sd_span a, sd_span b)
+{
+    return a.len == b.len && memcmp(buf + a.off, buf + b.off, a.len) == 0;
+}
+
+/* Request-Line (RFC 3261 7.1) or Status-Line (7.2), ending at `cr`. */
+static sd_err parse_start_line(pstate *st, const char *p, const char *cr)
+{
+    const char *buf = st->buf;
+    sd_msg *m = st->m;
+    if (cr - p >= 4 && sd_ieq(p, "SIP/", 4)) {
+        /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
+        const char *sp = memchr(p, ' ', (size_t)(cr - p));
+        if (sp == NULL) return sd_error_set(st->err, SD_EPARSE, OFF(cr), "status line without a status code");
+        if (sp - p != 7 || !sd_ieq(p, "SIP/2.0", 7))
+            return sd_error_set(st->err, SD_EPARSE, OFF(p), "unsupported SIP version '%.*s' (only SIP/2.0)",
+                                (int)(sp - p > 32 ? 32 : sp - p), p);
+        const char *c = sp + 1;
+        if (cr - c < 4 || !SD_IS(c[0], SD_C_DIGIT) || !SD_IS(c[1], SD_C_DIGIT) || !SD_IS(c[2], SD_C_DIGIT) ||
+            c[3] != ' ')
+            return sd_error_set(st->err, SD_EPARSE, OFF(c), "status code is not 3 digits followed by SP");
+        unsigned code = (unsigned)(c[0] - '0') * 100 + (unsigned)(c[1] - '0') * 10 + (unsigned)(c[2] - '0');
+        if (code < 100 || code > 699)
+            return sd_error_set(st->err, SD_EPARSE, OFF(c), "status code %u outside 100..699", code);
+        m->is_request = 0;
+        m->status = (uint16_t)code;
+        m->reason = SPAN(c + 4, cr);
+        return SD_OK;
+    }
+    /* Request-Line = Method SP Request-URI SP SIP-Version */
+    const char *q = p;
+    while (q < cr && SD_IS(*q, SD_C_TOKEN)) q++;
+    if (q == p) return sd_error_set(st->err, SD_EPARSE, OFF(p), "request line does not start with a method token");
+    if (q == cr || *q != ' ')
+        return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in method", (unsigned char)*q);
+    const char *u = q + 1;
+    const char *sp2 = memchr(u, ' ', (size_t)(cr - u));
+    if (sp2 == NULL) return sd_error_set(st->err, SD_EPARSE, OFF(u), "request line without SIP-Version");
+    if (sp2 == u) return sd_error_set(st->err, SD_EPARSE, OFF(u), "empty Request-URI (extra SP in request line)");
+    const char *ver = sp2 + 1;
+    if (cr - ver != 7 || !sd_ieq(ver, "SIP/2.0", 7)) {
+        if (cr - ver >= 4 && sd_ieq(ver, "SIP/", 4) && memchr(ver, ' ', (size_t)(cr - ver)) == NULL)
+            return sd_error_set(st->err, SD_EPARSE, OFF(ver), "unsupported SIP version '%.*s' (only SIP/2.0)",
+                                (int)(cr - ver > 32 ? 32 : cr - ver), ver);
+        return sd_error_set(st->err, SD_EPARSE, OFF(ver), "request line must end in ' SIP/2.0'");
+    }
+    sd_uri uri;
+    sd_err rc = sd_uri_parse(buf, SPAN(u, sp2), st->o->limits.max_uri, &uri, st->err);
+    if (rc != SD_OK) return rc;
+    if ((uri.scheme_id == SD_URI_SIP || uri.scheme_id == SD_URI_SIPS) && uri.headers.len > 0)
+        return sd_error_set(st->err, SD_EPARSE, uri.headers.off,
+                            "headers are not allowed in a Request-URI (RFC 3261 19.1.1)");
+    m->is_request = 1;
+    m->method = SPAN(p, q);
+    m->method_id = (uint8_t)sd_method_lookup(p, (size_t)(q - p));
+    m->ruri = SPAN(u, sp2);
+    return SD_OK;
+}
+
+sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_msg *out, sd_header *hdrs,
+                    size_t cap, sd_error *err)
+{
+    sd_parse_opts dflt;
+    if (opts == NULL) {
+        sd_parse_opts_default(&dflt);
+        opts = &dflt;
+    }
+    const sd_limits *lim = &opts->limits;
+    if (buf == NULL && len > 0) return sd_error_set(err, SD_EINVAL, 0, "NULL buffer");
+    if (len > 0xffffffffu) return sd_error_set(err, SD_ELIMIT, lim->max_message, "buffer larger than 4 GiB");
+
+    memset(out, 0, offsetof(sd_msg, first));
+    memset(out->first, 0xff, sizeof out->first);
+    out->hdrs = hdrs;
+    out->max_forwards = -1;
+    out->content_length = -1;
+    pstate st = {buf, opts, out, err};
+
+    const char *p = buf, *end = buf + len;
+    /* RFC 3261 7.5: CRLFs before the start-line are ignored. */
+    while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
+    const char *msg_start = p;
+    /* Nothing of the header block may lie beyond max_message. */
+    const char *hend = (size_t)(end - p) > lim->max_message ? p + lim->max_message : end;
+    if (p == end) return sd_error_set(err, SD_EPARSE, OFF(p), "empty message");
+
+    /* start line */
+    const char *c = scan_ctl(p, hend);
+    if (c == hend) {
+        if (hend < end) return sd_error_set(err, SD_ELIMIT, OFF(hend), "start line exceeds the message limit of %u", lim->max_message);
+        return sd_error_set(err, SD_EPARSE, OFF(c), "start line not terminated by CRLF");
+    }
+    if (*c != '\r' || c + 1 >= end || c[1] != '\n')
+        return sd_error_set(err, SD_EPARSE, OFF(c), "invalid octet 0x%02x in start line", (unsigned char)*c);
+    if ((size_t)(c - p) > lim->max_header_line)
+        return sd_error_set(err, SD_ELIMIT, OFF(p) + lim->max_header_line, "start line exceeds the line limit of %u",
+                            lim->max_header_line);
+    sd_err rc = parse_start_line(&st, p, c);
+    if (rc != SD_OK) return rc;
+    p = c + 2;
+
+    /* header lines */
+    uint32_t n = 0;
+    const char *body;
+    for (;;) {
+        if (p >= hend || (hend - p == 1 && *p == '\r')) {
+            if (hend < end) return sd_error_set(err, SD_ELIMIT, OFF(hend), "header block exceeds the message limit of %u", lim->max_message);
+            return sd_error_set(err, SD_EPARSE, OFF(p), "header block not terminated by an empty line");
+        }
+        if (p[0] == '\r') {
+            if (p[1] != '\n') return sd_error_set(err, SD_EPARSE, OFF(p), "CR not followed by LF");
+            body = p + 2;
+            break;
+        }
+        if (*p == ' ' || *p == '\t')
+            return sd_error_set(err, SD_EPARSE, OFF(p), "continuation line without a header");
+        const char *line = p, *e = p, *line_end;
+        uint16_t flags = 0;
+        for (;;) {
+            c = scan_ctl(e, hend);
+            if (c == hend) {
+                if (hend < end) return sd_error_set(err, SD_ELIMIT, OFF(hend), "header block exceeds the message limit of %u", lim->max_message);
+                return sd_error_set(err, SD_EPARSE, OFF(c), "header line not terminated by CRLF");
+            }
+            if (*c == '\r') {
+                if (c + 1 >= hend || c[1] != '\n') {
+                    if (c + 1 >= hend && hend < end) return sd_error_set(err, SD_ELIMIT, OFF(hend), "header block exceeds the message limit of %u", lim->max_message);
+                    if (c + 1 >= hend) return sd_error_set(err, SD_EPARSE, OFF(c), "header line not terminated by CRLF");
+                    return sd_error_set(err, SD_EPARSE, OFF(c), "CR not followed by LF");
+                }
+                if (c + 2 < hend && (c[2] == ' ' || c[2] == '\t')) {
+                    flags |= SD_HF_FOLDED;
+                    e = c + 3;
+                    continue;
+                }
+                line_end = c;
+                p = c + 2;
+                break;
+            }
+            if (*c == '\n') return sd_error_set(err, SD_EPARSE, OFF(c), "LF not preceded by CR");
+            if (!in_quoted_pair(line, c))
+                return sd_error_set(err, SD_EPARSE, OFF(c), "control octet 0x%02x in header line", (unsigned char)*c);
+            e = c + 1;
+        }
+        if ((size_t)(line_end - line) > lim->max_header_line)
+            return sd_error_set(err, SD_ELIMIT, OFF(line) + lim->max_header_line,
+                                "header line exceeds the line limit of %u", lim->max_header_line);
+        /* name */
+        const char *q = line;
+        while (q < line_end && SD_IS(*q, SD_C_TOKEN)) q++;
+        if (q == line) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without a name");
+        const char *name_end = q;
+        while (q < line_end && (*q == ' ' || *q == '\t')) q++;
+        if (q == line_end || *q != ':') {
+            if (q == line_end) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without ':'");
+            return sd_error_set(err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in header name", (unsigned char)*q);
+        }
+        q++;
+        while (q < line_end && is_lws(*q)) q++;
+        const char *ve = line_end;
+        while (ve > q && is_lws(ve[-1])) ve--;
+        if (n >= lim->max_headers || n >= cap)
+            return sd_error_set(err, SD_ELIMIT, OFF(line), "more than %u header fields",
+                                (unsigned)(lim->max_headers < cap ? lim->max_headers : cap));
+        sd_header *h = &hdrs[n];
+        h->name = SPAN(line, name_end);
+        h->value = SPAN(q, ve);
+        h->id = (uint16_t)sd_hdr_lookup(line, (size_t)(name_end - line));
+        h->flags = flags;
+        h->_pad = 0;
+        if (h->id != SD_H_OTHER) {
+            int16_t f = out->first[h->id];
+            if (f < 0) {
+                out->first[h->id] = (int16_t)n;
+                rc = check_header(&st, h);
+                if (rc != SD_OK) return rc;
+            } else if (sd_hdr_is_single((sd_hdr_id)h->id)) {
+                if (!span_eq(buf, hdrs[f].value, h->value))
+                    return sd_error_set(err, SD_EPARSE, OFF(line), "%s appears twice with different values",
+                                        sd_hdr_name((sd_hdr_id)h->id));
+            } else {
+                rc = check_header(&st, h);
+                if (rc != SD_OK) return rc;
+            }
+        }
+        n++;
+    }
+    out->nhdrs = n;
+
+    /* RFC 3261 8.1.1 mandatory headers (requests); responses need what 8.2.6 copies. */
+    static const sd_hdr_id mandatory[] = {SD_H_CALL_ID, SD_H_CSEQ, SD_H_FROM, SD_H_TO, SD_H_VIA, SD_H_MAX_FORWARDS};
+    size_t nm = out->is_request && !(opts->flags & SD_PARSE_RFC2543) ? 6 : 5;
+    for (size_t i = 0; i < nm; i++)
+        if (out->first[mandatory[i]] < 0)
+            return sd_error_set(err, SD_EPARSE, OFF(body) - 2, "missing mandatory %s header (RFC 3261 8.1.1)",
+                                sd_hdr_name(mandatory[i]));
+    if (out->is_request && (out->cseq_method.len != out->method.len ||
+                            memcmp(buf + out->cseq_method.off, buf + out->method.off, out->method.len) != 0))
+        return sd_error_set(err, SD_EPARSE, out->cseq_method.off, "CSeq method '%.*s' differs from request method '%.*s'",
+                            (int)(out->cseq_method.len > 32 ? 32 : out->cseq_method.len), buf + out->cseq_method.off,
+                            (int)(out->method.len > 32 ? 32 : out->method.len), buf + out->method.off);
+
+    /* body framing (RFC 3261 18.3, 20.14) */
+    size_t avail = (size_t)(end - body);
+    size_t blen;
+    if (out->content_length >= 0) {
+        if ((uint64_t)out->content_length > lim->max_body)
+            return sd_error_set(err, SD_ELIMIT, hdrs[out->first[SD_H_CONTENT_LENGTH]].value.off,
+                                "Content-Length %lld exceeds the body limit of %u", (long long)out->content_length,
+                                lim->max_body);
+        if ((uint64_t)out->content_length > avail)
+            return sd_error_set(err, SD_EPARSE, hdrs[out->first[SD_H_CONTENT_LENGTH]].value.off,
+                                "Content-Length %lld exceeds the %zu bytes after the headers",
+                                (long long)out->content_length, avail);
+        blen = (size_t)out->content_length;
+    } else if (opts->flags & SD_PARSE_STREAM) {
+        return sd_error_set(err, SD_EPARSE, OFF(body), "Content-Length is required on a stream (RFC 3261 18.3)");
+    } else {
+        blen = avail;
+        if (blen > lim->max_body)
+            return sd_error_set(err, SD_ELIMIT, OFF(body) + lim->max_body, "body exceeds the limit of %u bytes",
+                                lim->max_body);
+    }
+    size_t total = OFF(body) + blen - OFF(msg_start);
+    if (total > lim->max_message)
+        return sd_error_set(err, SD_ELIMIT, OFF(msg_start) + lim->max_message,
+                            "message of %zu bytes exceeds the limit of %u", total, lim->max_message);
+    out->body = (sd_span){(uint32_t)OFF(body), (uint32_t)blen};
+    out->msg_start = (uint32_t)OFF(msg_start);
+    out->msg_len = (uint32_t)total;
+    if (opts->log && opts->log->fn && blen < avail && SD_LOG_DEBUG >= opts->log->min_level) {
+        sd_log_fields f = {{buf + out->call_id.off, out->call_id.len},
+                           {buf + out->method.off, out->method.len}, out->status, {NULL, 0}};
+        sd_log(opts->log, SD_LOG_DEBUG, &f, "ignored %zu octets after Content-Length (RFC 3261 18.3)", avail - blen);
+    }
+    return SD_OK;
+}
+
+sd_err sd_msg_frame(const char *buf, size_t len, const sd_limits *limits, size_t *skip, size_t *msg_len,
+                    sd_error *err)
+{
+    sd_limits dl;
+    if (limits == NULL) {
+        sd_limits_default(&dl);
+        limits = &dl;
+    }
+    const char *p = buf, *end = buf + len;
+    while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
+    *skip = (size_t)(p - buf);
+    if (end - p == 1 && *p == '\r') return SD_EAGAIN;
+    size_t window = (size_t)(end - p);
+    if (window > limits->max_message) window = limits->max_message;
+    /* find CRLF CRLF */
+    const char *hdr_end = NULL;
+    for (const char *q = p; (q = memchr(q, '\r', window - (size_t)(q - p))) != NULL; q++) {
+        if ((size_t)(q - p) + 4 <= window && q[1] == '\n' && q[2] == '\r' && q[3] == '\n') {
+            hdr_end = q + 4;
+            break;
+        }
+        if ((size_t)(q - p) + 1 >= window) break;
+    }
+    if (hdr_end == NULL) {
+        if ((size_t)(end - p) >= limits->max_message)
+            return sd_error_set(err, SD_ELIMIT, OFF(p) + limits->max_message,
+                                "no end of headers within the message limit of %u", limits->max_message);
+        return SD_EAGAIN;
+    }
+    /* Content-Length: scan header lines for its long or compact name. */
+    int64_t cl = -1;
+    const char *line = memchr(p, '\n', (size_t)(hdr_end - p));
+    for (line = line ? line + 1 : hdr_end; line < hdr_end - 2;) {
+        const char *nl = memchr(line, '\n', (size_t)(hdr_end - line));
+        const char *le = nl ? nl : hdr_end;
+        const char *q = line;
+        while (q < le && SD_IS(*q, SD_C_TOKEN)) q++;
+        size_t nlen = (size_t)(q - line);
+        if (sd_hdr_lookup(line, nlen) == SD_H_CONTENT_LENGTH && nlen > 0) {
+            while (q < le && (*q == ' ' || *q == '\t')) q++;
+            if (q < le && *q == ':') {
+                q++;
+                /* value may be folded onto following lines */
+                const char *ve = le;
+                while (ve + 1 < hdr_end - 2 && (ve[1] == ' ' || ve[1] == '\t')) {
+                    const char *nn = memchr(ve + 1, '\n', (size_t)(hdr_end - ve - 1));
+                    ve = nn ? nn : hdr_end;
+                }
+                while (q < ve && is_lws(*q)) q++;
+                const char *e = ve;
+                while (e > q && is_lws(e[-1])) e--;
+                uint64_t v;
+                if (parse_uint(q, e, 0xffffffffu, &v) != 0)
+                    return sd_error_set(err, SD_EPARSE, OFF(q), "Content-Length is not a decimal number");
+                if (cl >= 0 && (uint64_t)cl != v)
+                    return sd_error_set(err, SD_EPARSE, OFF(line), "Content-Length appears twice with different values");
+                cl = (int64_t)v;
+                le = ve;
+            }
+        }
+        line = le + 1;
+    }
+    if (cl < 0)
+        return sd_error_set(err, SD_EPARSE, OFF(hdr_end) - 2, "Content-Length is required on a stream (RFC 3261 18.3)");
+    if ((uint64_t)cl > limits->max_body)
+        return sd_error_set(err, SD_ELIMIT, OFF(hdr_end), "Content-Length %lld exceeds the body limit of %u",
+                            (long long)cl, limits->max_body);
+    size_t total = (size_t)(hdr_end - p) + (size_t)cl;
+    if (total > limits->max_message)
+        return sd_error_set(err, SD_ELIMIT, OFF(p) + limits->max_message,
+                            "message of %zu bytes exceeds the limit of %u", total, limits->max_message);
+    if ((size_t)(end - p) < total) return SD_EAGAIN;
+    *msg_len = total;
+    return SD_OK;
+}
+
+int sd_msg_next(const sd_msg *m, sd_hdr_id id, int after)
+{
+    if ((unsigned)id >= SD_H__COUNT || id == SD_H_OTHER) return -1;
+    int i = after < 0 ? m->first[id] : after + 1;
+    if (i < 0) return -1;
+    for (; (uint32_t)i < m->nhdrs; i++)
+        if (m->hdrs[i].id == id) return i;
+    return -1;
+}
+
+int sd_msg_find_name(const sd_msg *m, const char *buf, const char *name, size_t len, int after)
+{
+    sd_hdr_id id = sd_hdr_lookup(name, len);
+    if (id != SD_H_OTHER) return sd_msg_next(m, id, after);
+    for (uint32_t i = (uint32_t)(after + 1); i < m->nhdrs; i++) {
+        const sd_header *h = &m->hdrs[i];
+        if (h->id == SD_H_OTHER && h->name.len == len && sd_ieq(buf + h->name.off, name, len)) return (int)i;
+    }
+    return -1;
+}

@@ -1,0 +1,548 @@
+/*
+ * uri.c - URIs (RFC 3261 19.1 and 25.1 SIP/SIPS, RFC 3966 tel, any other
+ * absolute URI as scheme ":" opaque part), percent-decoding, and generic /
+ * URI parameter lists. Also the host, IPv6 and quoted-string lexers that
+ * nameaddr.c and via.c share (uri.h).
+ *
+ * Nothing here allocates, recurses or reads outside the span it is given.
+ */
+#include "sipdialog/msg.h"
+#include "base/chars.h"
+#include "uri.h"
+
+#include <string.h>
+
+/* A span's end must fit the 32-bit offsets of sd_span. */
+static int span_ok(sd_span v)
+{
+    return (uint64_t)v.off + v.len <= UINT32_MAX;
+}
+
+static sd_span mkspan(size_t off, size_t len)
+{
+    sd_span s = {(uint32_t)off, (uint32_t)len};
+    return s;
+}
+
+/* "%" HEX HEX at p[i] within p[0..n). */
+static int is_escape(const char *p, size_t i, size_t n)
+{
+    return p[i] == '%' && n - i >= 3 && SD_IS(p[i + 1], SD_C_HEX) && SD_IS(p[i + 2], SD_C_HEX);
+}
+
+/* End of the run from p[i] of octets in `cls` or valid escapes; stops at the
+ * first other octet (a '%' that does not start a valid escape included). */
+static size_t esc_run(const char *p, size_t i, size_t n, uint16_t cls)
+{
+    while (i < n) {
+        if (p[i] == '%') {
+            if (!is_escape(p, i, n)) break;
+            i += 3;
+        } else if (SD_IS(p[i], cls)) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+/* Reason text for the octet that ended an esc_run early. */
+static const char *stop_reason(const char *p, size_t i, size_t n)
+{
+    if (i < n && p[i] == '%') return "invalid escape (need %% HEX HEX)";
+    if (i < n && SD_IS(p[i], SD_C_LWS)) return "LWS not allowed";
+    return "invalid character";
+}
+
+/* ---- numbers, hosts ---- */
+
+size_t sd_digits_scan(const char *p, size_t n, uint32_t max, int32_t *val)
+{
+    size_t i = 0;
+    uint32_t v = 0;
+    int over = 0;
+    while (i < n && SD_IS(p[i], SD_C_DIGIT)) {
+        if (!over) {
+            v = v * 10 + (uint32_t)(p[i] - '0');
+            if (v > max) over = 1;
+        }
+        i++;
+    }
+    *val = over ? -1 : (int32_t)v;
+    return i;
+}
+
+int sd_ipv4_check(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < n && SD_IS(p[i], SD_C_DIGIT) && i - start < 3) v = v * 10 + (unsigned)(p[i++] - '0');
+        if (i == start || v > 255) return 0;
+        if (i < n && SD_IS(p[i], SD_C_DIGIT)) return 0; /* a fourth digit */
+    }
+    return i == n;
+}
+
+int sd_ipv6_check(const char *p, size_t n)
+{
+    size_t i = 0;
+    int groups = 0, dbl = 0;
+    if (n < 2) return 0;
+    if (p[0] == ':') {
+        if (p[1] != ':') return 0;
+        dbl = 1;
+        i = 2;
+        if (i == n) return 1; /* "::" */
+    }
+    for (;;) {
+        size_t start = i;
+        while (i < n && SD_IS(p[i], SD_C_HEX)) i++;
+        if (i == start) return 0;
+        if (i < n && p[i] == '.') {
+            /* IPv4 tail: the rest of the address, worth two groups */
+            if (!sd_ipv4_check(p + start, n - start)) return 0;
+            groups += 2;
+            break;
+        }
+        if (i - start > 4) return 0;
+        groups++;
+        if (groups > 8) return 0;
+        if (i == n) break;
+        if (p[i] != ':') return 0;
+        i++;
+        if (i < n && p[i] == ':') {
+            if (dbl) return 0; /* a second "::" (or ":::") */
+            dbl = 1;
+            i++;
+            if (i == n) break;
+        } else if (i == n) {
+            return 0; /* trailing single ':' */
+        }
+    }
+    return dbl ? groups <= 7 : groups == 8;
+}
+
+/* hostname = *( domainlabel "." ) toplabel [ "." ] (RFC 3261 25.1): labels
+ * of alphanum and '-', neither starting nor ending with '-'; the toplabel
+ * starts with ALPHA. p[0..n) is a run of SD_C_HOST octets. */
+static int hostname_check(const char *p, size_t n)
+{
+    if (n == 0) return 0;
+    if (p[n - 1] == '.') n--; /* one trailing dot is allowed */
+    size_t i = 0, label = 0;
+    while (i <= n) {
+        if (i == n || p[i] == '.') {
+            size_t len = i - label;
+            if (len == 0) return 0;
+            if (p[label] == '-' || p[i - 1] == '-') return 0;
+            if (i == n && !SD_IS(p[label], SD_C_ALPHA)) return 0; /* toplabel */
+            label = i + 1;
+        }
+        i++;
+    }
+    return 1;
+}
+
+size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
+{
+    if (n == 0) return 0;
+    if (p[0] == '[') {
+        size_t i = 1;
+        while (i < n && (SD_IS(p[i], SD_C_HEX) || p[i] == ':' || p[i] == '.')) i++;
+        if (i == n || p[i] != ']' || !sd_ipv6_check(p + 1, i - 1)) return 0;
+        *type = SD_HOST_IPV6;
+        return i + 1;
+    }
+    size_t i = 0;
+    int alpha = 0;
+    while (i < n && SD_IS(p[i], SD_C_HOST)) {
+        if (!SD_IS(p[i], SD_C_DIGIT) && p[i] != '.') alpha = 1;
+        i++;
+    }
+    if (i == 0) return 0;
+    if (!alpha) {
+        /* all digits and dots: an IPv4address or nothing (a hostname's
+         * toplabel starts with ALPHA) */
+        if (!sd_ipv4_check(p, i)) return 0;
+        *type = SD_HOST_IPV4;
+        return i;
+    }
+    if (!hostname_check(p, i)) return 0;
+    *type = SD_HOST_NAME;
+    return i;
+}
+
+size_t sd_quoted_scan(const char *p, size_t n, size_t *bad)
+{
+    size_t i = 1;
+    if (n == 0 || p[0] != '"') {
+        *bad = 0;
+        return 0;
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"') return i + 1;
+        if (c == '\\') {
+            if (i + 1 >= n) break;
+            unsigned char q = (unsigned char)p[i + 1];
+            if (q == 0x0A || q == 0x0D || q > 0x7F) {
+                *bad = i + 1;
+                return 0;
+            }
+            i += 2;
+            continue;
+        }
+        if (SD_IS(c, SD_C_CTL) && !SD_IS(c, SD_C_LWS)) {
+            *bad = i;
+            return 0;
+        }
+        i++;
+    }
+    *bad = n;
+    return 0;
+}
+
+/* ---- SIP / SIPS ---- */
+
+/* uri-parameters = *( ";" uri-parameter ), p[i] == ';'. pname and pvalue are
+ * 1*paramchar. Returns the end of the list; on error *bad is set. */
+static size_t uri_params_scan(const char *p, size_t i, size_t n, size_t *bad)
+{
+    while (i < n && p[i] == ';') {
+        size_t s = ++i;
+        i = esc_run(p, i, n, SD_C_PARAM);
+        if (i == s) {
+            *bad = i;
+            return 0;
+        }
+        if (i < n && p[i] == '=') {
+            s = ++i;
+            i = esc_run(p, i, n, SD_C_PARAM);
+            if (i == s) {
+                *bad = i;
+                return 0;
+            }
+        }
+    }
+    return i;
+}
+
+/* SIP/SIPS after "scheme:" (p[s..n), o = offset of p in base): [ userinfo
+ * "@" ] hostport uri-parameters [ headers ]. userinfo runs to the one '@'
+ * (user may hold ';', '?', '/', ...; '@' itself must be escaped), and its
+ * first ':' starts the password. */
+static sd_err parse_sip(const char *p, size_t o, size_t s, size_t n, sd_uri *out, sd_error *err)
+{
+    const char *at = memchr(p + s, '@', n - s);
+    size_t i = s;
+    if (at != NULL) {
+        size_t a = (size_t)(at - p);
+        const char *colon = memchr(p + s, ':', a - s);
+        size_t ue = colon ? (size_t)(colon - p) : a;
+        if (ue == s) return sd_error_set(err, SD_EPARSE, o + s, "URI: empty user");
+        i = esc_run(p, s, ue, SD_C_USER);
+        if (i != ue)
+            return sd_error_set(err, SD_EPARSE, o + i, "URI user: %s", stop_reason(p, i, ue));
+        out->user = mkspan(o + s, ue - s);
+        if (colon) {
+            size_t ps = ue + 1;
+            i = esc_run(p, ps, a, SD_C_PASSWD);
+            if (i != a)
+                return sd_error_set(err, SD_EPARSE, o + i, "URI password: %s", stop_reason(p, i, a));
+            out->password = mkspan(o + ps, a - ps);
+            out->has_password = 1;
+        }
+        i = a + 1;
+    }
+    size_t hl = sd_host_scan(p + i, n - i, &out->host_type);
+    if (hl == 0) {
+        if (i == n) return sd_error_set(err, SD_EPARSE, o + i, "URI: missing host");
+        return sd_error_set(err, SD_EPARSE, o + i, "URI host: invalid hostname, IPv4 or IPv6 reference");
+    }
+    out->host = mkspan(o + i, hl);
+    i += hl;
+    if (i < n && p[i] == ':') {
+        int32_t port;
+        size_t d = sd_digits_scan(p + i + 1, n - i - 1, 65535, &port);
+        if (d == 0) return sd_error_set(err, SD_EPARSE, o + i + 1, "URI port: missing digits");
+        if (port < 0) return sd_error_set(err, SD_EPARSE, o + i + 1, "URI port: out of range 0..65535");
+        out->port = port;
+        i += 1 + d;
+    }
+    out->params = mkspan(o + i, 0);
+    if (i < n && p[i] == ';') {
+        size_t bad = 0, ps = i + 1;
+        i = uri_params_scan(p, i, n, &bad);
+        if (i == 0) {
+            const char *why = bad < n && (p[bad] == '%' || SD_IS(p[bad], SD_C_LWS))
+                                  ? stop_reason(p, bad, n) : "empty name or value";
+            return sd_error_set(err, SD_EPARSE, o + bad, "URI parameter: %s", why);
+        }
+        out->params = mkspan(o + ps, i - ps);
+    }
+    out->headers = mkspan(o + i, 0);
+    if (i < n && p[i] == '?') {
+        size_t hs = i + 1;
+        do {
+            size_t s2 = ++i;
+            i = esc_run(p, i, n, SD_C_HNV);
+            if (i == s2) return sd_error_set(err, SD_EPARSE, o + i, "URI header: empty name");
+            if (i >= n || p[i] != '=')
+                return sd_error_set(err, SD_EPARSE, o + i, "URI header: expected '='");
+            i = esc_run(p, i + 1, n, SD_C_HNV);
+        } while (i < n && p[i] == '&');
+        out->headers = mkspan(o + hs, i - hs);
+    }
+    if (i != n) {
+        if (SD_IS(p[i], SD_C_LWS)) return sd_error_set(err, SD_EPARSE, o + i, "URI: LWS not allowed");
+        if (p[i] == '%') return sd_error_set(err, SD_EPARSE, o + i, "URI: invalid escape");
+        return sd_error_set(err, SD_EPARSE, o + i, "URI: unexpected character 0x%02x",
+                            (unsigned)(unsigned char)p[i]);
+    }
+    return SD_OK;
+}
+
+/* ---- tel (RFC 3966) ---- */
+
+static int is_visual(unsigned char c)
+{
+    return c == '-' || c == '.' || c == '(' || c == ')';
+}
+
+/* telephone-subscriber: global-number-digits ("+" phonedigits with a DIGIT)
+ * or local-number-digits (phonedigit-hex with a HEXDIG, '*' or '#'), then
+ * *( ";" pname [ "=" pvalue ] ). phone-context is not required for local
+ * numbers and parameter order is not checked: this is the shape only. */
+static sd_err parse_tel(const char *p, size_t o, size_t s, size_t n, sd_uri *out, sd_error *err)
+{
+    size_t i = s;
+    int ok = 0;
+    if (i < n && p[i] == '+') {
+        i++;
+        while (i < n && (SD_IS(p[i], SD_C_DIGIT) || is_visual((unsigned char)p[i]))) {
+            if (SD_IS(p[i], SD_C_DIGIT)) ok = 1;
+            i++;
+        }
+    } else {
+        while (i < n && (SD_IS(p[i], SD_C_HEX) || p[i] == '*' || p[i] == '#' ||
+                         is_visual((unsigned char)p[i]))) {
+            if (!is_visual((unsigned char)p[i])) ok = 1;
+            i++;
+        }
+    }
+    if (!ok) return sd_error_set(err, SD_EPARSE, o + s, "tel URI: missing number digits");
+    out->user = mkspan(o + s, i - s);
+    out->params = mkspan(o + i, 0);
+    if (i < n && p[i] == ';') {
+        size_t ps = i + 1;
+        while (i < n && p[i] == ';') {
+            size_t ns = ++i;
+            while (i < n && (SD_IS(p[i], SD_C_ALPHA) || SD_IS(p[i], SD_C_DIGIT) || p[i] == '-')) i++;
+            if (i == ns) return sd_error_set(err, SD_EPARSE, o + i, "tel URI parameter: empty name");
+            int isub = i - ns == 4 && sd_ieq(p + ns, "isub", 4);
+            if (i < n && p[i] == '=') {
+                size_t vs = ++i;
+                if (isub) {
+                    /* isdn-subaddress = 1*uric, minus ';' (the separator) */
+                    size_t semi = i;
+                    while (semi < n && p[semi] != ';') semi++;
+                    i = esc_run(p, i, semi, SD_C_URIC);
+                } else {
+                    i = esc_run(p, i, n, SD_C_PARAM);
+                }
+                if (i == vs) return sd_error_set(err, SD_EPARSE, o + i, "tel URI parameter: empty value");
+            }
+        }
+        out->params = mkspan(o + ps, i - ps);
+    }
+    if (i != n)
+        return sd_error_set(err, SD_EPARSE, o + i, "tel URI: %s", stop_reason(p, i, n));
+    return SD_OK;
+}
+
+/* ---- entry points ---- */
+
+sd_err sd_uri_parse(const char *base, sd_span v, uint32_t max_uri, sd_uri *out, sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->port = -1;
+    if (!span_ok(v)) return sd_error_set(err, SD_EPARSE, v.off, "URI: span out of range");
+    if (max_uri != 0 && v.len > max_uri)
+        return sd_error_set(err, SD_ELIMIT, (size_t)v.off + max_uri, "URI longer than %u bytes",
+                            (unsigned)max_uri);
+    const char *p = base + v.off;
+    size_t n = v.len, o = v.off, i = 0;
+    if (n == 0 || !SD_IS(p[0], SD_C_ALPHA)) return sd_error_set(err, SD_EPARSE, o, "URI: missing scheme");
+    while (i < n && SD_IS(p[i], SD_C_SCHEME)) i++;
+    if (i == n || p[i] != ':')
+        return sd_error_set(err, SD_EPARSE, o + i, "URI: scheme not followed by ':'");
+    out->scheme = mkspan(o, i);
+    out->opaque = mkspan(o + i + 1, n - i - 1);
+    if (i == 3 && sd_ieq(p, "sip", 3)) out->scheme_id = SD_URI_SIP;
+    else if (i == 4 && sd_ieq(p, "sips", 4)) out->scheme_id = SD_URI_SIPS;
+    else if (i == 3 && sd_ieq(p, "tel", 3)) out->scheme_id = SD_URI_TEL;
+    else out->scheme_id = SD_URI_OTHER;
+    size_t s = i + 1;
+    sd_err rc;
+    switch (out->scheme_id) {
+    case SD_URI_SIP:
+    case SD_URI_SIPS:
+        rc = parse_sip(p, o, s, n, out, err);
+        break;
+    case SD_URI_TEL:
+        rc = parse_tel(p, o, s, n, out, err);
+        break;
+    default:
+        if (s == n) return sd_error_set(err, SD_EPARSE, o + s, "URI: empty after scheme");
+        i = esc_run(p, s, n, SD_C_URIC);
+        rc = i == n ? SD_OK : sd_error_set(err, SD_EPARSE, o + i, "URI: %s", stop_reason(p, i, n));
+        break;
+    }
+    return rc;
+}
+
+size_t sd_pct_decode(const char *p, size_t len, char *out)
+{
+    size_t i = 0, w = 0;
+    while (i < len) {
+        if (p[i] == '%' && len - i >= 3) {
+            int hi = sd_hexval((unsigned char)p[i + 1]), lo = sd_hexval((unsigned char)p[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out[w++] = (char)(hi * 16 + lo);
+                i += 3;
+                continue;
+            }
+        }
+        out[w++] = p[i++];
+    }
+    return w;
+}
+
+/* ---- parameters ---- */
+
+static size_t skip_lws(const char *p, size_t i, size_t n)
+{
+    while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
+    return i;
+}
+
+/* gen-value = token / host / quoted-string at p[i] (i < n). An unbracketed
+ * IPv6address is accepted too, so Via's received (RFC 3261 20.42:
+ * IPv4address / IPv6address) reads through the generic iterator. Returns
+ * the end of the value, or i with *bad set when there is none. */
+static size_t gen_value_scan(const char *p, size_t i, size_t n, size_t *bad)
+{
+    if (p[i] == '"') {
+        size_t b = 0, q = sd_quoted_scan(p + i, n - i, &b);
+        if (q == 0) *bad = i + b;
+        return i + q;
+    }
+    if (p[i] == '[') {
+        uint8_t t;
+        size_t h = sd_host_scan(p + i, n - i, &t);
+        if (h == 0) *bad = i;
+        return i + h;
+    }
+    size_t s = i;
+    int colon = 0;
+    while (i < n && (SD_IS(p[i], SD_C_TOKEN) || p[i] == ':')) {
+        if (p[i] == ':') colon = 1;
+        i++;
+    }
+    if (i == s || (colon && !sd_ipv6_check(p + s, i - s))) {
+        *bad = s;
+        return s;
+    }
+    return i;
+}
+
+int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
+                  sd_span *value, int *has_value, size_t *bad)
+{
+    const char *p = base + v.off;
+    size_t n = v.len, o = v.off, i = *pos;
+    size_t b = 0;
+    if (!span_ok(v) || i > n) {
+        *bad = o + (i > n ? n : i);
+        return -1;
+    }
+    /* *pos is 0 at the start, afterwards the index of the ';' that follows
+     * the previous parameter, or n after the last one. */
+    if (i == 0) {
+        if (!uri) i = skip_lws(p, i, n);
+        if (i == n) return 0;
+        if (p[i] == ';') i++;
+    } else {
+        if (i == n) return 0;
+        if (p[i] != ';') {
+            *bad = o + i;
+            return -1;
+        }
+        i++;
+    }
+    if (!uri) i = skip_lws(p, i, n);
+    size_t ns = i;
+    if (uri)
+        i = esc_run(p, i, n, SD_C_PARAM);
+    else
+        while (i < n && SD_IS(p[i], SD_C_TOKEN)) i++;
+    if (i == ns) {
+        *bad = o + i;
+        return -1;
+    }
+    *name = mkspan(o + ns, i - ns);
+    *value = mkspan(o + i, 0);
+    *has_value = 0;
+    size_t j = uri ? i : skip_lws(p, i, n);
+    if (j < n && p[j] == '=') {
+        size_t vs = uri ? j + 1 : skip_lws(p, j + 1, n);
+        if (vs == n) {
+            *bad = o + vs;
+            return -1;
+        }
+        i = uri ? esc_run(p, vs, n, SD_C_PARAM) : gen_value_scan(p, vs, n, &b);
+        if (i == vs) {
+            *bad = o + (uri ? vs : b);
+            return -1;
+        }
+        *value = mkspan(o + vs, i - vs);
+        *has_value = 1;
+        j = uri ? i : skip_lws(p, i, n);
+    }
+    if (j < n && p[j] != ';') {
+        *bad = o + j;
+        return -1;
+    }
+    *pos = (uint32_t)j;
+    return 1;
+}
+
+int sd_param_next(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
+                  sd_span *value, int *has_value)
+{
+    size_t bad;
+    return sd_param_step(base, v, uri, pos, name, value, has_value, &bad);
+}
+
+int sd_param_find(const char *base, sd_span v, int uri, const char *name, size_t nlen,
+                  sd_span *value)
+{
+    uint32_t pos = 0;
+    sd_span nm, val;
+    int hv, r, found = 0;
+    while ((r = sd_param_next(base, v, uri, &pos, &nm, &val, &hv)) == 1) {
+        if (!found && nm.len == nlen && sd_ieq(base + nm.off, name, nlen)) {
+            *value = val;
+            found = 1;
+        }
+    }
+    /* the whole list is checked: a malformed list is -1 even after a match */
+    return r < 0 ? -1 : found;
+}

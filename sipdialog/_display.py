@@ -1,0 +1,57 @@
+"""Rich display for Jupyter: HTML views of messages."""
+from __future__ import annotations
+
+import html
+
+from . import _core
+
+__all__ = ["install", "message_html", "describe"]
+
+
+def describe(msg: "_core.Message") -> dict:
+    """A JSON-serializable description of a message: start line, the fields
+    the dialog layer uses, URI parts and every header."""
+    from ._values import NameAddress, URI, Via
+
+    d: dict = {}
+    if msg.is_request:
+        u = URI(msg.request_uri)
+        d.update(type="request", method=msg.method, uri=msg.request_uri,
+                 uri_parts={"scheme": u.scheme, "user": u.user, "host": u.host, "port": u.port,
+                            "params": u.params})
+    else:
+        d.update(type="response", status_code=msg.status_code, reason=msg.reason)
+    seq, method = msg.cseq
+    d.update(call_id=msg.call_id, from_tag=msg.from_tag, to_tag=msg.to_tag,
+             cseq={"seq": seq, "method": method}, max_forwards=msg.max_forwards,
+             content_length=msg.content_length, via_branch=msg.via_branch)
+    vias = []
+    for v in msg.headers.getall("Via"):
+        p = Via(v)
+        vias.append({"transport": p.transport, "host": p.host, "port": p.port, "branch": p.branch,
+                     "received": p.received, "rport": p.rport})
+    d["vias"] = vias
+    for key, name in (("from", "From"), ("to", "To")):
+        na = NameAddress(msg.headers[name])
+        d[key] = {"display": na.display, "uri": str(na.uri), "params": na.params}
+    d["headers"] = [list(p) for p in msg.headers.items()]
+    d["body"] = msg.body.decode("utf-8", "replace")
+    return d
+
+
+def message_html(msg: "_core.Message") -> str:
+    """An HTML table of a message: start line, headers, body size."""
+    e = html.escape
+    if msg.is_request:
+        start = "%s %s SIP/2.0" % (msg.method, msg.request_uri)
+    else:
+        start = "SIP/2.0 %d %s" % (msg.status_code, msg.reason)
+    rows = "".join("<tr><td style='text-align:left'><b>%s</b></td><td style='text-align:left'>"
+                   "<code>%s</code></td></tr>" % (e(n), e(v)) for n, v in msg.headers.items())
+    return ("<div class='sipdialog-message'><div><code><b>%s</b></code></div>"
+            "<table>%s</table><div><i>body: %d bytes</i></div></div>"
+            % (e(start), rows, len(msg.body)))
+
+
+def install() -> None:
+    _core.Message._repr_html_ = message_html
