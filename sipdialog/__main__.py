@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from importlib import resources
 from typing import List, Optional
@@ -97,6 +98,8 @@ def cmd_demo(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `... | head` ends quietly
     ap = argparse.ArgumentParser(prog="python -m sipdialog", description=sipdialog.__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("parse", help="parse a SIP message from FILE (or - for stdin)")

@@ -14,6 +14,7 @@ ents = re.findall(r'\[(SD_H_\w+)\] = H\("([^"]+)"', src)
 
 
 def key(name):
+    assert all(c.isalpha() or c == "-" for c in name), name  # the |0x20 compare relies on it
     n = name.lower()
     return len(n) | ord(n[0]) << 8 | ord(n[len(n) // 2]) << 16 | ord(n[-1]) << 24
 

@@ -108,14 +108,19 @@ sd_hdr_id sd_hdr_lookup(const char *name, size_t len)
         return SD_H_OTHER;
     }
     if (len < 2 || len > 19) return SD_H_OTHER;
-    /* Perfect hash on (length, first, middle, last octet); one full compare. */
-    uint32_t key = (uint32_t)len | (uint32_t)sd_lower((unsigned char)name[0]) << 8 |
-                   (uint32_t)sd_lower((unsigned char)name[len / 2]) << 16 |
-                   (uint32_t)sd_lower((unsigned char)name[len - 1]) << 24;
+    /* Perfect hash on (length, first, middle, last octet); one full compare.
+     * Known names hold only letters and '-', so OR-ing 0x20 into both sides
+     * is an exact case-insensitive compare: no other octet of a header name
+     * (a token) turns into a letter or '-' that way. */
+    const unsigned char *u = (const unsigned char *)name;
+    uint32_t key = (uint32_t)len | (uint32_t)(u[0] | 0x20) << 8 | (uint32_t)(u[len / 2] | 0x20) << 16 |
+                   (uint32_t)(u[len - 1] | 0x20) << 24;
     unsigned id = hdr_hash_slot[(uint32_t)(key * SD_HDR_HASH_K) >> 24];
-    if (id != 0 && hdr_table[id].len == len && sd_ieq(hdr_table[id].name, name, len))
-        return (sd_hdr_id)id;
-    return SD_H_OTHER;
+    if (id == 0 || hdr_table[id].len != len) return SD_H_OTHER;
+    const unsigned char *t = (const unsigned char *)hdr_table[id].name;
+    for (size_t i = 0; i < len; i++)
+        if ((u[i] | 0x20) != (t[i] | 0x20)) return SD_H_OTHER;
+    return (sd_hdr_id)id;
 }
 
 const char *sd_hdr_name(sd_hdr_id id)

@@ -106,15 +106,9 @@ static sd_err check_call_id(pstate *st, sd_span v)
     if (v.len > st->o->limits.max_call_id)
         return sd_error_set(st->err, SD_ELIMIT, v.off, "Call-ID of %u bytes exceeds the limit of %u", v.len,
                             st->o->limits.max_call_id);
-    int at = 0;
-    for (const char *q = p; q < e; q++) {
-        if (SD_IS(*q, SD_C_WORD)) continue;
-        if (*q == '@' && !at && q > p && q + 1 < e) {
-            at = 1;
-            continue;
-        }
-        return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in Call-ID", (unsigned char)*q);
-    }
+    const char *q = p + sd_span_class(p, v.len, SD_C_WORD);
+    if (q < e && *q == '@' && q > p && q + 1 < e) q += 1 + sd_span_class(q + 1, (size_t)(e - q - 1), SD_C_WORD);
+    if (q < e) return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in Call-ID", (unsigned char)*q);
     return SD_OK;
 }
 
@@ -141,10 +135,10 @@ static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *ta
     if (tv.len > st->o->limits.max_tag)
         return sd_error_set(st->err, SD_ELIMIT, tv.off, "%s tag of %u bytes exceeds the limit of %u", what, tv.len,
                             st->o->limits.max_tag);
-    for (uint32_t i = 0; i < tv.len; i++)
-        if (!SD_IS(buf[tv.off + i], SD_C_TOKEN))
-            return sd_error_set(st->err, SD_EPARSE, tv.off + i, "invalid octet 0x%02x in %s tag",
-                                (unsigned char)buf[tv.off + i], what);
+    size_t bad = sd_span_class(buf + tv.off, tv.len, SD_C_TOKEN);
+    if (bad < tv.len)
+        return sd_error_set(st->err, SD_EPARSE, tv.off + bad, "invalid octet 0x%02x in %s tag",
+                            (unsigned char)buf[tv.off + bad], what);
     *tag = tv;
     *has_tag = 1;
     return SD_OK;
@@ -405,8 +399,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
             return sd_error_set(err, SD_ELIMIT, OFF(line) + lim->max_header_line,
                                 "header line exceeds the line limit of %u", lim->max_header_line);
         /* name */
-        const char *q = line;
-        while (q < line_end && SD_IS(*q, SD_C_TOKEN)) q++;
+        const char *q = line + sd_span_class(line, (size_t)(line_end - line), SD_C_TOKEN);
         if (q == line) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without a name");
         const char *name_end = q;
         while (q < line_end && (*q == ' ' || *q == '\t')) q++;
