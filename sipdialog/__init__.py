@@ -15,10 +15,9 @@ Diagnostics go to the ``logging`` logger ``"sipdialog"``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from . import _core
 from ._core import (
+    CSeq,
     ClosedError,
     DialogNotFound,
     DialogStateError,
@@ -50,16 +49,6 @@ __all__ = [
     "SipError", "ParseError", "LimitError", "ValidationError", "DialogStateError",
     "DialogNotFound", "OverloadError", "ClosedError", "logger", "__version__",
 ]
-
-
-class CSeq(NamedTuple):
-    """The CSeq header: sequence number and method."""
-
-    seq: int
-    method: str
-
-
-_core._set_cseq_type(CSeq)
 
 
 def _headers(self: Message) -> Headers:

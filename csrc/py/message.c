@@ -100,11 +100,14 @@ static PyObject *msg_get_cseq(MessageObject *self, void *c)
         Py_XDECREF(seq);
         return NULL;
     }
-    if (st->CSeq == NULL) return PyTuple_Pack(2, seq, mth); /* PyTuple_Pack increfs */
-    PyObject *args[2] = {seq, mth};
-    PyObject *r = PyObject_Vectorcall(st->CSeq, args, 2, NULL);
-    Py_DECREF(seq);
-    Py_DECREF(mth);
+    PyObject *r = PyStructSequence_New((PyTypeObject *)st->CSeq);
+    if (r == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(mth);
+        return NULL;
+    }
+    PyStructSequence_SET_ITEM(r, 0, seq); /* steals */
+    PyStructSequence_SET_ITEM(r, 1, mth);
     return r;
 }
 
@@ -714,8 +717,19 @@ static PyType_Spec request_spec = {"sipdialog.Request", MSG_BASIC, (int)sizeof(s
 static PyType_Spec response_spec = {"sipdialog.Response", MSG_BASIC, (int)sizeof(sd_header), Py_TPFLAGS_DEFAULT,
                                     response_slots};
 
+static PyStructSequence_Field cseq_fields[] = {
+    {"seq", "sequence number (int, below 2**31)"},
+    {"method", "method (str)"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc cseq_desc = {"sipdialog.CSeq", "The CSeq header: (seq, method), a named tuple.",
+                                          cseq_fields, 2};
+
 int sdpy_message_init_types(PyObject *module, sdpy_state *st)
 {
+    st->CSeq = (PyObject *)PyStructSequence_NewType(&cseq_desc);
+    if (st->CSeq == NULL || PyModule_AddObjectRef(module, "CSeq", st->CSeq) < 0) return -1;
     st->Message = (PyTypeObject *)PyType_FromModuleAndSpec(module, &msg_spec, NULL);
     if (st->Message == NULL) return -1;
     st->Request = (PyTypeObject *)PyType_FromModuleAndSpec(module, &request_spec, (PyObject *)st->Message);

@@ -186,14 +186,6 @@ static PyObject *py_set_logger(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* _set_cseq_type(cls): the named tuple type msg.cseq returns. */
-static PyObject *py_set_cseq_type(PyObject *module, PyObject *cls)
-{
-    sdpy_state *st = state_of_module(module);
-    Py_XSETREF(st->CSeq, Py_NewRef(cls));
-    Py_RETURN_NONE;
-}
-
 /* _set_default_limits(limits): the limits parse() uses by default. */
 static PyObject *py_set_default_limits(PyObject *module, PyObject *limits)
 {
@@ -406,7 +398,6 @@ static PyMethodDef module_methods[] = {
      "parse(data, /, *, limits=None, rfc2543=False, stream=False) -> Request | Response\n\n"
      "Parse one SIP message (bytes or str). Raises ParseError (LimitError past a limit)."},
     {"_set_logger", py_set_logger, METH_VARARGS, "Install the logging bridge (internal)."},
-    {"_set_cseq_type", py_set_cseq_type, METH_O, "Set the CSeq named tuple type (internal)."},
     {"_set_default_limits", py_set_default_limits, METH_O, "Set the default Limits (internal)."},
     {"_parse_uri", py_parse_uri, METH_O, "Parse a URI into its parts (internal)."},
     {"_parse_name_addr", py_parse_name_addr, METH_VARARGS, "Parse a name-addr (internal)."},

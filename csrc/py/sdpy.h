@@ -18,7 +18,7 @@ typedef struct sdpy_state {
     PyObject *SipError, *ParseError, *LimitError, *ValidationError, *DialogStateError, *DialogNotFound,
         *OverloadError, *ClosedError;
     PyTypeObject *Message, *Request, *Response, *StreamParser, *Validator, *Sanitizer, *Pipeline;
-    PyObject *CSeq;       /* named tuple type, set by the package (sipdialog._cseq) */
+    PyObject *CSeq;       /* struct sequence type (seq, method) */
     PyObject *log_fn;     /* callable(level, text, call_id, method, status_code, reason) or NULL */
     int log_level;        /* minimum level the Python logger wants */
     sd_logger logger;     /* fn = the bridge, ctx = this state */
