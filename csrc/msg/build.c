@@ -89,8 +89,28 @@ static size_t first_ctl(const char *p, size_t len)
     return len;
 }
 
+/* Offset of the first CTL of p[0..len) that is not the second octet of a
+ * quoted-pair inside a quoted-string, or that is CR or LF; len when none. */
+static size_t first_ctl_outside_qp(const char *p, size_t len)
+{
+    int inq = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '\r' || c == '\n') return i;
+        if (inq && c == '\\' && i + 1 < len) {
+            if (p[i + 1] == '\r' || p[i + 1] == '\n') return i + 1;
+            i++;
+            continue;
+        }
+        if (c == '"') inq = !inq;
+        else if (SD_IS(c, SD_C_CTL)) return i;
+    }
+    return len;
+}
+
 sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
-                    const sd_str *values, size_t n, const char *body, size_t body_len, sd_error *err)
+                    const sd_str *values, const uint8_t *copied, size_t n, const char *body, size_t body_len,
+                    sd_error *err)
 {
     size_t i, k;
     /* check every part first */
@@ -116,9 +136,15 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
         sd_error ve;
         if (sd_validate(&v_token, names[i].p, names[i].len, &ve) != SD_OK)
             return sd_error_set(err, SD_EVALID, ve.offset, "header name #%zu: %s", i + 1, ve.reason);
-        if (sd_validate(&v_value, values[i].p, values[i].len, &ve) != SD_OK)
+        if (copied && copied[i]) {
+            if ((k = first_ctl_outside_qp(values[i].p, values[i].len)) < values[i].len)
+                return sd_error_set(err, SD_EVALID, k, "value of %.*s: control octet 0x%02x outside a quoted-pair",
+                                    (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p,
+                                    (unsigned char)values[i].p[k]);
+        } else if (sd_validate(&v_value, values[i].p, values[i].len, &ve) != SD_OK) {
             return sd_error_set(err, SD_EVALID, ve.offset, "value of %.*s: %s",
                                 (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p, ve.reason);
+        }
         if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH) {
             char tmp[24];
             int w = snprintf(tmp, sizeof tmp, "%zu", body_len);

@@ -98,6 +98,21 @@ typedef struct pstate {
     sd_error *err;
 } pstate;
 
+/* Prefix err->reason with the header it concerns ("To: URI host: ..."). */
+static sd_err with_header(sd_error *err, sd_err rc, const char *what)
+{
+    if (err != NULL && rc != SD_OK) {
+        size_t w = strlen(what), r = strnlen(err->reason, SD_REASON_MAX - 1);
+        if (w + 2 + r > SD_REASON_MAX - 1) r = SD_REASON_MAX - 1 - w - 2; /* keep the start of the reason */
+        memmove(err->reason + w + 2, err->reason, r);
+        memcpy(err->reason, what, w);
+        err->reason[w] = ':';
+        err->reason[w + 1] = ' ';
+        err->reason[w + 2 + r] = '\0';
+    }
+    return rc;
+}
+
 /* Validate a Call-ID value: callid = word [ "@" word ] (RFC 3261 25.1). */
 static sd_err check_call_id(pstate *st, sd_span v)
 {
@@ -112,16 +127,17 @@ static sd_err check_call_id(pstate *st, sd_span v)
     return SD_OK;
 }
 
-/* From/To: name-addr / addr-spec, header params, tag = token. */
+/* From/To: name-addr / addr-spec with a URI that parses, header params,
+ * tag = token. */
 static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *tag, uint8_t *has_tag)
 {
     const char *buf = st->buf;
     sd_nameaddr na;
     sd_err rc = sd_nameaddr_parse(buf, v, 0, &na, st->err);
-    if (rc != SD_OK) return rc;
-    if (na.uri.len > st->o->limits.max_uri)
-        return sd_error_set(st->err, SD_ELIMIT, na.uri.off, "%s URI of %u bytes exceeds the limit of %u", what,
-                            na.uri.len, st->o->limits.max_uri);
+    if (rc != SD_OK) return with_header(st->err, rc, what);
+    sd_uri u;
+    rc = sd_uri_parse(buf, na.uri, st->o->limits.max_uri, &u, st->err);
+    if (rc != SD_OK) return with_header(st->err, rc, what);
     sd_span tv;
     int f = sd_param_find(buf, na.params, 0, "tag", 3, &tv);
     if (f < 0) return sd_error_set(st->err, SD_EPARSE, na.params.off, "malformed %s parameters", what);
@@ -166,7 +182,8 @@ static sd_err check_cseq(pstate *st, sd_span v)
     return SD_OK;
 }
 
-/* Every element of a name-addr list (Contact, Route, Record-Route, ...). */
+/* Every element of a name-addr list (Contact, Route, Record-Route, ...),
+ * each URI parsed: these become the dialog's remote target and route set. */
 static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const char *what)
 {
     const char *buf = st->buf;
@@ -176,12 +193,14 @@ static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const c
     while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
         sd_nameaddr na;
         sd_err rc = sd_nameaddr_parse(buf, item, allow_star, &na, st->err);
-        if (rc != SD_OK) return rc;
+        if (rc != SD_OK) return with_header(st->err, rc, what);
         if (na.is_star && (n > 0 || pos < v.len))
             return sd_error_set(st->err, SD_EPARSE, item.off, "'*' must be the only %s value", what);
-        if (na.uri.len > st->o->limits.max_uri)
-            return sd_error_set(st->err, SD_ELIMIT, na.uri.off, "%s URI of %u bytes exceeds the limit of %u", what,
-                                na.uri.len, st->o->limits.max_uri);
+        if (!na.is_star) {
+            sd_uri u;
+            rc = sd_uri_parse(buf, na.uri, st->o->limits.max_uri, &u, st->err);
+            if (rc != SD_OK) return with_header(st->err, rc, what);
+        }
         n++;
     }
     if (r < 0 || n == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "malformed %s list", what);
@@ -199,7 +218,7 @@ static sd_err check_via(pstate *st, sd_span v)
     while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
         sd_via via;
         sd_err rc = sd_via_parse(buf, item, &via, st->err);
-        if (rc != SD_OK) return rc;
+        if (rc != SD_OK) return rc; /* its reasons already name the Via */
         if (++st->m->via_count > st->o->limits.max_via)
             return sd_error_set(st->err, SD_ELIMIT, item.off, "more than %u Via entries", st->o->limits.max_via);
         if (st->m->via_count == 1 && via.has_branch) st->m->via_branch = via.branch;
@@ -482,7 +501,8 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     out->msg_len = (uint32_t)total;
     if (opts->log && opts->log->fn && blen < avail && SD_LOG_DEBUG >= opts->log->min_level) {
         sd_log_fields f = {{buf + out->call_id.off, out->call_id.len},
-                           {buf + out->method.off, out->method.len}, out->status, {NULL, 0}};
+                           {out->is_request ? buf + out->method.off : NULL, out->method.len}, out->status,
+                           {NULL, 0}};
         sd_log(opts->log, SD_LOG_DEBUG, &f, "ignored %zu octets after Content-Length (RFC 3261 18.3)", avail - blen);
     }
     return SD_OK;

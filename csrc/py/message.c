@@ -11,7 +11,7 @@
 /* Inputs larger than this are parsed with the GIL released. */
 #define SDPY_NOGIL_BYTES 16384
 
-PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *b, const sd_parse_opts *opts, int as_validation)
+PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *b, const sd_parse_opts *opts, int as_validation, size_t bias)
 {
     const char *buf = PyBytes_AS_STRING(b);
     size_t len = (size_t)PyBytes_GET_SIZE(b);
@@ -35,6 +35,7 @@ PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *b, const sd_parse_opts *opt
     }
     PyObject *r = NULL;
     if (rc != SD_OK) {
+        if (e.offset != SIZE_MAX) e.offset += bias;
         sdpy_raise(st, &e, as_validation);
         goto out;
     }
@@ -220,6 +221,7 @@ static int append_values(MessageObject *self, const sd_header *h, int split, PyO
     uint32_t pos = 0;
     sd_span item;
     int r;
+    Py_ssize_t before = PyList_GET_SIZE(lst);
     while ((r = sd_list_next(buf, h->value, &pos, &item)) == 1) {
         PyObject *s = sdpy_value_str(buf, item, folded);
         int rr = s ? PyList_Append(lst, s) : -1;
@@ -227,7 +229,9 @@ static int append_values(MessageObject *self, const sd_header *h, int split, PyO
         if (rr < 0) return -1;
     }
     if (r < 0) {
-        /* unindexed list header with empty elements: give the value whole */
+        /* an unindexed list header with an empty element: drop the elements
+         * split off it and give the value whole */
+        if (PyList_SetSlice(lst, before, PyList_GET_SIZE(lst), NULL) < 0) return -1;
         PyObject *s = sdpy_value_str(buf, h->value, folded);
         int rr = s ? PyList_Append(lst, s) : -1;
         Py_XDECREF(s);
@@ -343,10 +347,11 @@ static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, s
     Py_ssize_t n = PyList_GET_SIZE(pairs);
     sd_str *names = PyMem_Calloc((size_t)n + 1, sizeof *names);
     sd_str *values = PyMem_Calloc((size_t)n + 1, sizeof *values);
+    uint8_t *copied = PyMem_Calloc((size_t)n + 1, 1);
     PyObject *r = NULL;
     sd_buf out;
     sd_buf_init(&out);
-    if (names == NULL || values == NULL) {
+    if (names == NULL || values == NULL || copied == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -355,9 +360,10 @@ static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, s
         PyObject *nb = PyTuple_GET_ITEM(t, 0), *vb = PyTuple_GET_ITEM(t, 1);
         names[i] = (sd_str){PyBytes_AS_STRING(nb), (size_t)PyBytes_GET_SIZE(nb)};
         values[i] = (sd_str){PyBytes_AS_STRING(vb), (size_t)PyBytes_GET_SIZE(vb)};
+        copied[i] = PyTuple_GET_SIZE(t) == 3; /* taken from a parsed message */
     }
     sd_error e;
-    sd_err rc = sd_msg_build(&out, method, ruri, status, reason, names, values, (size_t)n, PyBytes_AS_STRING(body),
+    sd_err rc = sd_msg_build(&out, method, ruri, status, reason, names, values, copied, (size_t)n, PyBytes_AS_STRING(body),
                              (size_t)PyBytes_GET_SIZE(body), &e);
     if (rc != SD_OK) {
         sdpy_raise(st, &e, 1);
@@ -365,12 +371,13 @@ static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, s
     }
     PyObject *b = PyBytes_FromStringAndSize(out.p, (Py_ssize_t)out.len);
     if (b == NULL) goto done;
-    r = sdpy_parse_bytes(st, b, &st->opts, 1);
+    r = sdpy_parse_bytes(st, b, &st->opts, 1, 0);
     Py_DECREF(b);
 done:
     sd_buf_free(&out);
     PyMem_Free(names);
     PyMem_Free(values);
+    PyMem_Free(copied);
     return r;
 }
 
@@ -455,7 +462,7 @@ static int copy_header(MessageObject *self, int i, PyObject *pairs, const char *
     if (_PyBytes_Resize(&v, (Py_ssize_t)(k + slen)) < 0) return -1;
     const char *canon = sd_hdr_name((sd_hdr_id)h->id);
     PyObject *nm = canon ? PyBytes_FromString(canon) : PyBytes_FromStringAndSize(buf + h->name.off, h->name.len);
-    PyObject *t = nm ? PyTuple_Pack(2, nm, v) : NULL;
+    PyObject *t = nm ? PyTuple_Pack(3, nm, v, Py_True) : NULL; /* 3-tuple: copied from a parsed message */
     Py_XDECREF(nm);
     Py_DECREF(v);
     int r = t ? PyList_Append(pairs, t) : -1;
@@ -486,6 +493,10 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
     const char *buf = BUF(self);
     char sfx[300];
     size_t slen = 0;
+    if (to_tag != Py_None && !PyUnicode_Check(to_tag)) {
+        PyErr_Format(PyExc_TypeError, "to_tag must be str or None, not %.100s", Py_TYPE(to_tag)->tp_name);
+        goto done;
+    }
     if (to_tag != Py_None) {
         Py_ssize_t tl;
         const char *t = PyUnicode_AsUTF8AndSize(to_tag, &tl);

@@ -138,7 +138,7 @@ static PyObject *py_parse(PyObject *module, PyObject *const *args, Py_ssize_t na
 {
     sdpy_state *st = state_of_module(module);
     if (nargs == 1 && kwnames == NULL && PyBytes_CheckExact(args[0]))
-        return sdpy_parse_bytes(st, args[0], &st->opts, 0);
+        return sdpy_parse_bytes(st, args[0], &st->opts, 0, 0);
     if (nargs != 1) {
         PyErr_Format(PyExc_TypeError, "parse() takes exactly one positional argument (%zd given)", nargs);
         return NULL;
@@ -163,7 +163,7 @@ static PyObject *py_parse(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (opts_from(st, limits, rfc2543, stream, &o) < 0) return NULL;
     PyObject *b = sdpy_as_bytes(data, "data");
     if (b == NULL) return NULL;
-    PyObject *r = sdpy_parse_bytes(st, b, &o, 0);
+    PyObject *r = sdpy_parse_bytes(st, b, &o, 0, 0);
     Py_DECREF(b);
     return r;
 }

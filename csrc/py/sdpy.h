@@ -43,8 +43,11 @@ sdpy_state *sdpy_state_of_type(PyTypeObject *tp);
 PyObject *sdpy_raise(sdpy_state *st, const sd_error *err, int as_validation);
 
 /* Parse `bytes_obj` (a bytes object, referenced, not copied) into a new
- * Request or Response. Returns a new reference or NULL with an exception. */
-PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *bytes_obj, const sd_parse_opts *opts, int as_validation);
+ * Request or Response. Returns a new reference or NULL with an exception
+ * whose offset is the parser's plus `bias` (the message's position in a
+ * stream). */
+PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *bytes_obj, const sd_parse_opts *opts, int as_validation,
+                           size_t bias);
 
 /* Fill opts from a sipdialog.Limits-like object (attributes) or None. */
 int sdpy_limits_from(PyObject *obj, sd_limits *out);

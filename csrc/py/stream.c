@@ -10,6 +10,7 @@ typedef struct StreamObject {
     PyObject_HEAD
     char *buf;          /* PyMem buffer, owned */
     size_t start, len, cap;
+    uint64_t base;      /* stream offset of buf[0]: error offsets count from the stream's first byte */
     sd_parse_opts opts; /* SD_PARSE_STREAM set */
     int broken;         /* framing lost: the stream cannot be resynchronised */
 } StreamObject;
@@ -56,6 +57,7 @@ static PyObject *stream_feed(StreamObject *self, PyObject *data)
     size_t n = (size_t)view.len;
     if (self->start > 0 && (self->start >= self->len / 2 || self->len + n > self->cap)) {
         memmove(self->buf, self->buf + self->start, self->len - self->start);
+        self->base += self->start;
         self->len -= self->start;
         self->start = 0;
     }
@@ -90,13 +92,14 @@ static PyObject *stream_next(StreamObject *self)
     }
     if (rc != SD_OK) {
         self->broken = 1;
-        e.offset = e.offset == SIZE_MAX ? e.offset : e.offset + self->start;
+        e.offset = e.offset == SIZE_MAX ? e.offset : e.offset + (size_t)self->base + self->start;
         return sdpy_raise(st, &e, 0);
     }
     PyObject *b = PyBytes_FromStringAndSize(p + skip, (Py_ssize_t)mlen);
+    size_t at = (size_t)self->base + self->start + skip;
     self->start += skip + mlen;
     if (b == NULL) return NULL;
-    PyObject *m = sdpy_parse_bytes(st, b, &self->opts, 0);
+    PyObject *m = sdpy_parse_bytes(st, b, &self->opts, 0, at);
     Py_DECREF(b);
     return m; /* on a parse error the bad message is consumed; iteration may go on */
 }
@@ -109,6 +112,7 @@ static PyObject *stream_iter(PyObject *self)
 static PyObject *stream_reset(StreamObject *self, PyObject *unused)
 {
     (void)unused;
+    self->base += self->len;
     self->start = self->len = 0;
     self->broken = 0;
     Py_RETURN_NONE;
@@ -157,7 +161,8 @@ static PyType_Slot stream_slots[] = {
     {Py_tp_doc, "StreamParser(*, limits=None, rfc2543=False)\n\n"
                 "Frame SIP messages on a stream transport: feed(data) bytes as they arrive, iterate for whole "
                 "messages. A message that fails to parse raises ParseError and is consumed; a framing error "
-                "(bad Content-Length, a limit) raises and leaves the parser broken until reset()."},
+                "(bad Content-Length, a limit) raises and leaves the parser broken until reset(). Error "
+                "offsets count from the first byte ever fed."},
     {0, NULL},
 };
 

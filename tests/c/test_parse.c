@@ -284,7 +284,7 @@ TEST(test_build)
     sd_str values[] = {{"SIP/2.0/UDP h", 13}, {"c@d", 3}};
     sd_error e;
     CHECK_EQ_INT(sd_msg_build(&b, (sd_str){"BYE", 3}, (sd_str){"sip:b@e.com", 11}, 0, (sd_str){NULL, 0}, names,
-                              values, 2, "x", 1, &e),
+                              values, NULL, 2, "x", 1, &e),
                  SD_OK);
     const char *want = "BYE sip:b@e.com SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nCall-ID: c@d\r\nContent-Length: 1\r\n\r\nx";
     CHECK(b.len == strlen(want) && memcmp(b.p, want, b.len) == 0);
@@ -292,10 +292,24 @@ TEST(test_build)
     sd_str evil[] = {{"Subject", 7}};
     sd_str evilv[] = {{"a\r\nX: 1", 7}};
     CHECK_EQ_INT(sd_msg_build(&b, (sd_str){"BYE", 3}, (sd_str){"sip:b@e.com", 11}, 0, (sd_str){NULL, 0}, evil,
-                              evilv, 1, NULL, 0, &e),
+                              evilv, NULL, 1, NULL, 0, &e),
                  SD_EVALID);
     CHECK_EQ_INT(b.len, before);
-    CHECK_EQ_INT(sd_msg_build(&b, (sd_str){NULL, 0}, (sd_str){NULL, 0}, 700, (sd_str){"X", 1}, NULL, NULL, 0, NULL,
+    /* values copied from a parsed message keep quoted-pair CTLs (RFC 4475 3.1.1.2), never CR/LF */
+    sd_str to[] = {{"To", 2}};
+    sd_str tov[] = {{"\"B\\\aob\" <sip:b@h>", 17}};
+    uint8_t copied[] = {1};
+    CHECK_EQ_INT(sd_msg_build(&b, (sd_str){"BYE", 3}, (sd_str){"sip:b@e.com", 11}, 0, (sd_str){NULL, 0}, to, tov,
+                              copied, 1, NULL, 0, &e),
+                 SD_OK);
+    CHECK_EQ_INT(sd_msg_build(&b, (sd_str){"BYE", 3}, (sd_str){"sip:b@e.com", 11}, 0, (sd_str){NULL, 0}, to, tov,
+                              NULL, 1, NULL, 0, &e),
+                 SD_EVALID);
+    sd_str tocr[] = {{"\"B\\\rob\" <sip:b@h>", 17}};
+    CHECK_EQ_INT(sd_msg_build(&b, (sd_str){"BYE", 3}, (sd_str){"sip:b@e.com", 11}, 0, (sd_str){NULL, 0}, to, tocr,
+                              copied, 1, NULL, 0, &e),
+                 SD_EVALID);
+    CHECK_EQ_INT(sd_msg_build(&b, (sd_str){NULL, 0}, (sd_str){NULL, 0}, 700, (sd_str){"X", 1}, NULL, NULL, NULL, 0, NULL,
                               0, &e),
                  SD_EVALID);
     sd_buf_free(&b);

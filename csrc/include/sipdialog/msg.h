@@ -391,16 +391,20 @@ sd_err sd_buf_appendf(sd_buf *b, const char *fmt, ...)
 
 /*
  * Serialize a message from parts into `out`: a start line, `n` headers
- * (name, value pairs; no Content-Length among them: it is written last from
- * body_len) and the body. Every part is checked: method/names are tokens,
- * the Request-URI has no LWS or CTL, values have no CR, LF or NUL outside
- * quoted-pairs... in short, nothing a reader could take as a second header.
+ * (name, value pairs) and the body; Content-Length is written last from
+ * body_len (a Content-Length among the pairs must equal it and is not
+ * repeated). Every part is checked before anything is written: the method
+ * and header names are tokens, the Request-URI parses, the reason phrase and
+ * the values carry no CTL but HT (so no CR, LF or NUL: nothing a reader
+ * could take for a second header). `copied` (may be NULL) marks values taken
+ * from a parsed message: those may hold CTLs other than CR and LF inside
+ * quoted-pairs, exactly as the parser accepts them (RFC 3261 25.1).
  * For a request pass method/ruri and status = 0; for a response status and
  * reason. Returns SD_OK, SD_EVALID (err says which part, offset within it)
  * or SD_ENOMEM. On failure `out` keeps what it had before the call.
  */
 sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason,
-                    const sd_str *names, const sd_str *values, size_t n,
+                    const sd_str *names, const sd_str *values, const uint8_t *copied, size_t n,
                     const char *body, size_t body_len, sd_error *err);
 
 #ifdef __cplusplus
