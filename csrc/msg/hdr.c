@@ -10,7 +10,7 @@
 #include "hdr_hash.h"
 
 typedef struct hdr_info {
-    const char *name; /* canonical long form */
+    char name[24];    /* canonical long form, NUL-padded: compared 8 octets a step */
     uint8_t len;
     char compact;     /* 0 when none */
     uint8_t list;     /* comma-separated list values */
@@ -21,7 +21,7 @@ typedef struct hdr_info {
 
 /* Indexed by sd_hdr_id. Compact forms: IANA SIP parameters registry. */
 static const hdr_info hdr_table[SD_H__COUNT] = {
-    [SD_H_OTHER] = {NULL, 0, 0, 0, 0},
+    [SD_H_OTHER] = {"", 0, 0, 0, 0},
     [SD_H_ACCEPT] = H("Accept", 0, 1, 0),
     [SD_H_ACCEPT_CONTACT] = H("Accept-Contact", 'a', 1, 0),
     [SD_H_ACCEPT_ENCODING] = H("Accept-Encoding", 0, 1, 0),
@@ -100,6 +100,32 @@ static const uint8_t compact_table[26] = {
     ['x' - 'a'] = SD_H_SESSION_EXPIRES, ['y' - 'a'] = SD_H_IDENTITY,
 };
 
+/* Case-insensitive compare of 8, 4 or 2 octets of a header name with a
+ * known name (letters and '-' only, so OR-ing 0x20 into both is exact). */
+static inline int ieq8(const unsigned char *a, const unsigned char *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    return (x | 0x2020202020202020ull) == (y | 0x2020202020202020ull);
+}
+
+static inline int ieq4(const unsigned char *a, const unsigned char *b)
+{
+    uint32_t x, y;
+    memcpy(&x, a, 4);
+    memcpy(&y, b, 4);
+    return (x | 0x20202020u) == (y | 0x20202020u);
+}
+
+static inline int ieq2(const unsigned char *a, const unsigned char *b)
+{
+    uint16_t x, y;
+    memcpy(&x, a, 2);
+    memcpy(&y, b, 2);
+    return (uint16_t)(x | 0x2020u) == (uint16_t)(y | 0x2020u);
+}
+
 sd_hdr_id sd_hdr_lookup(const char *name, size_t len)
 {
     if (len == 1) {
@@ -118,14 +144,22 @@ sd_hdr_id sd_hdr_lookup(const char *name, size_t len)
     unsigned id = hdr_hash_slot[(uint32_t)(key * SD_HDR_HASH_K) >> 24];
     if (id == 0 || hdr_table[id].len != len) return SD_H_OTHER;
     const unsigned char *t = (const unsigned char *)hdr_table[id].name;
-    for (size_t i = 0; i < len; i++)
-        if ((u[i] | 0x20) != (t[i] | 0x20)) return SD_H_OTHER;
+    /* Overlapping word compares cover every octet without a byte loop. */
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 <= len; i += 8)
+            if (ieq8(u + i, t + i) == 0) return SD_H_OTHER;
+        if (ieq8(u + len - 8, t + len - 8) == 0) return SD_H_OTHER;
+    } else if (len >= 4) {
+        if (ieq4(u, t) == 0 || ieq4(u + len - 4, t + len - 4) == 0) return SD_H_OTHER;
+    } else {
+        if (ieq2(u, t) == 0 || ieq2(u + len - 2, t + len - 2) == 0) return SD_H_OTHER;
+    }
     return (sd_hdr_id)id;
 }
 
 const char *sd_hdr_name(sd_hdr_id id)
 {
-    return ((unsigned)id < SD_H__COUNT) ? hdr_table[id].name : NULL;
+    return ((unsigned)id < SD_H__COUNT && id != SD_H_OTHER) ? hdr_table[id].name : NULL;
 }
 
 char sd_hdr_compact(sd_hdr_id id)
