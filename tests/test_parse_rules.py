@@ -773,23 +773,27 @@ def test_limits_exactly_at_the_limit_accepted_one_more_rejected():
 
 
 # ---------------------------------------------------------------------------
-# Values the dialog layer reads must be checked at parse time (DESIGN 3)
+# URIs inside headers: parsed on demand, or at parse time with check_uris
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("to", [
-    b"To: <sip:bob@exa_mple.com>",
-    b"To: <sip:bob@[::1>",
-    b"To: <sip:bob@h.example.com:99999>",
-    b"To: <sip:b%zzob@h.example.com>",
-    b"To: <sip:@h.example.com>",
+@pytest.mark.parametrize("to, reason", [
+    (b"To: <sip:bob@exa_mple.com>", "unexpected character 0x5f"),
+    (b"To: <sip:bob@[::1>", "URI host"),
+    (b"To: <sip:bob@h.example.com:99999>", "port"),
+    (b"To: <sip:b%zzob@h.example.com>", "invalid escape (need % HEX HEX)"),
+    (b"To: <sip:@h.example.com>", "empty user"),
 ])
-def test_accepted_messages_give_parseable_to(to):
-    """RFC 3261 20.39, 25.1: a message parse() accepts must not fail later when
-    its To is read (either parse() rejects the URI or msg.to works)."""
+def test_malformed_header_uris(to, reason):
+    """RFC 3261 20.39, 25.1: a malformed URI inside To is reported with its
+    reason: by parse(check_uris=True) at once (offset into the message), or
+    by the default parse when the URI is read (msg.to), never silently."""
     data = msg(hdrs=replace(b"To", to))
-    try:
-        m = sipdialog.parse(data)
-    except ParseError:
-        return
-    assert m.to.uri is not None
+    e = parse_error(data, check_uris=True)
+    assert e.reason.startswith("To: ") and reason in e.reason
+    assert data.index(to) < e.offset < data.index(to) + len(to)
+    m = sipdialog.parse(data)  # the default keeps header URIs for later
+    assert m.to_tag is None and m.call_id
+    with pytest.raises(ParseError) as ei:
+        m.to.uri
+    assert reason in ei.value.reason

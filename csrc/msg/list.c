@@ -4,6 +4,7 @@
  */
 #include "sipdialog/msg.h"
 #include "base/chars.h"
+#include "uri.h"
 
 int sd_list_next(const char *base, sd_span v, uint32_t *pos, sd_span *item)
 {
@@ -22,18 +23,25 @@ int sd_list_next(const char *base, sd_span v, uint32_t *pos, sd_span *item)
         while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
     }
     size_t start = i;
-    while (i < n && p[i] != ',') {
+    /* jump from one ',', '"' or '<' to the next; only quoted-strings and
+     * <...> need a closer look */
+    for (;;) {
+        i = sd_find_from(p, i, n, ',', '"', '<', 0);
+        if (i == n || p[i] == ',') break;
         if (p[i] == '"') {
             /* quoted-string: skip quoted-pairs, find the closing quote */
             i++;
-            while (i < n && p[i] != '"') i += (p[i] == '\\') ? 2 : 1;
-            if (i >= n) return -1; /* unterminated */
-            i++;
-        } else if (p[i] == '<') {
-            while (i < n && p[i] != '>') i++;
-            if (i == n) return -1; /* '<' without '>' */
+            for (;;) {
+                if (i >= n) return -1; /* unterminated (or a '\' at the end) */
+                i = sd_find_from(p, i, n, '"', '\\', '"', 0);
+                if (i == n) return -1;
+                if (p[i] == '"') break;
+                i += 2;
+            }
             i++;
         } else {
+            i = sd_find_from(p, i, n, '>', '>', '>', 0);
+            if (i == n) return -1; /* '<' without '>' */
             i++;
         }
     }

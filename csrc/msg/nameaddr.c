@@ -23,11 +23,10 @@ static sd_span mkspan(size_t off, size_t len)
 }
 
 /* The URI shape every addr-spec needs: scheme ":" and at least one octet. */
-static int uri_shape_ok(const char *p, size_t n)
+static inline int uri_shape_ok(const char *p, size_t n)
 {
-    size_t i = 1;
     if (n == 0 || !SD_IS(p[0], SD_C_ALPHA)) return 0;
-    while (i < n && SD_IS(p[i], SD_C_SCHEME)) i++;
+    size_t i = 1 + sd_span_class(p + 1, n - 1, SD_C_SCHEME);
     return i + 1 < n && p[i] == ':';
 }
 
@@ -38,9 +37,9 @@ static sd_err params_check(const char *base, size_t o, const char *p, size_t i, 
 {
     sd_span ps = mkspan(o + i, n - i), nm, val;
     uint32_t pos = 0;
-    int hv, r;
+    int kind, r;
     size_t bad = 0;
-    while ((r = sd_param_step(base, ps, 0, &pos, &nm, &val, &hv, &bad)) == 1)
+    while ((r = sd_gparam_step(base, ps, &pos, &nm, &val, &kind, &bad)) == 1)
         ;
     if (r < 0) return sd_error_set(err, SD_EPARSE, bad, "name-addr: malformed header parameter");
     size_t s = i + 1;
@@ -85,8 +84,7 @@ sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameadd
             return sd_error_set(err, SD_EPARSE, o + i, "name-addr: expected '<' after display-name");
         angle = 1;
     } else {
-        size_t j = i;
-        while (j < e && (SD_IS(p[j], SD_C_TOKEN) || SD_IS(p[j], SD_C_LWS))) j++;
+        size_t j = i + sd_span_class(p + i, e - i, SD_C_TOKEN | SD_C_LWS);
         if (j < e && p[j] == '<') {
             size_t de = j;
             while (de > i && SD_IS(p[de - 1], SD_C_LWS)) de--;
@@ -102,18 +100,24 @@ sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameadd
     size_t us = i, ue;
     if (angle) {
         us = ++i;
-        while (i < e && p[i] != '>') {
+        for (;;) {
+            /* jump to the next '>', '<' or octet <= SP; other controls
+             * are left to the URI parser */
+            i = sd_find_from(p, i, e, '>', '<', '>', 1);
+            if (i == e) return sd_error_set(err, SD_EPARSE, o + us - 1, "name-addr: missing '>'");
+            if (p[i] == '>') break;
             if (SD_IS(p[i], SD_C_LWS)) return sd_error_set(err, SD_EPARSE, o + i, "name-addr: LWS inside <>");
             if (p[i] == '<') return sd_error_set(err, SD_EPARSE, o + i, "name-addr: '<' inside <>");
             i++;
         }
-        if (i == e) return sd_error_set(err, SD_EPARSE, o + us - 1, "name-addr: missing '>'");
         ue = i++;
         out->has_brackets = 1;
     } else {
         /* addr-spec: the URI ends at the first ';' (header parameters follow)
          * or LWS; RFC 3261 20.10 wants name-addr for URIs with '?' or ',' */
-        while (i < e && p[i] != ';' && !SD_IS(p[i], SD_C_LWS)) {
+        for (;;) {
+            i = sd_find_from(p, i, e, ';', '?', ',', 1);
+            if (i == e || p[i] == ';' || SD_IS(p[i], SD_C_LWS)) break;
             if (p[i] == '?' || p[i] == ',')
                 return sd_error_set(err, SD_EPARSE, o + i,
                                     "addr-spec: URI with '%c' must be enclosed in <>", p[i]);

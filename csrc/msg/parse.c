@@ -127,16 +127,28 @@ static sd_err check_call_id(pstate *st, sd_span v)
     return SD_OK;
 }
 
-/* From/To: name-addr / addr-spec with a URI that parses, header params,
- * tag = token. */
+/* The URI of a name-addr: always within max_uri; parsed with
+ * SD_PARSE_CHECK_URIS. */
+static sd_err check_uri(pstate *st, sd_span u)
+{
+    if (st->o->flags & SD_PARSE_CHECK_URIS) {
+        sd_uri parsed;
+        return sd_uri_parse(st->buf, u, st->o->limits.max_uri, &parsed, st->err);
+    }
+    if (u.len > st->o->limits.max_uri)
+        return sd_error_set(st->err, SD_ELIMIT, u.off + st->o->limits.max_uri,
+                            "URI longer than %u bytes", st->o->limits.max_uri);
+    return SD_OK;
+}
+
+/* From/To: name-addr / addr-spec, header params, tag = token. */
 static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *tag, uint8_t *has_tag)
 {
     const char *buf = st->buf;
     sd_nameaddr na;
     sd_err rc = sd_nameaddr_parse(buf, v, 0, &na, st->err);
     if (rc != SD_OK) return with_header(st->err, rc, what);
-    sd_uri u;
-    rc = sd_uri_parse(buf, na.uri, st->o->limits.max_uri, &u, st->err);
+    rc = check_uri(st, na.uri);
     if (rc != SD_OK) return with_header(st->err, rc, what);
     sd_span tv;
     int f = sd_param_find(buf, na.params, 0, "tag", 3, &tv);
@@ -182,8 +194,7 @@ static sd_err check_cseq(pstate *st, sd_span v)
     return SD_OK;
 }
 
-/* Every element of a name-addr list (Contact, Route, Record-Route, ...),
- * each URI parsed: these become the dialog's remote target and route set. */
+/* Every element of a name-addr list (Contact, Route, Record-Route, ...). */
 static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const char *what)
 {
     const char *buf = st->buf;
@@ -196,11 +207,7 @@ static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const c
         if (rc != SD_OK) return with_header(st->err, rc, what);
         if (na.is_star && (n > 0 || pos < v.len))
             return sd_error_set(st->err, SD_EPARSE, item.off, "'*' must be the only %s value", what);
-        if (!na.is_star) {
-            sd_uri u;
-            rc = sd_uri_parse(buf, na.uri, st->o->limits.max_uri, &u, st->err);
-            if (rc != SD_OK) return with_header(st->err, rc, what);
-        }
+        if (!na.is_star && (rc = check_uri(st, na.uri)) != SD_OK) return with_header(st->err, rc, what);
         n++;
     }
     if (r < 0 || n == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "malformed %s list", what);

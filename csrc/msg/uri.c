@@ -31,14 +31,30 @@ static int is_escape(const char *p, size_t i, size_t n)
 }
 
 /* End of the run from p[i] of octets in `cls` or valid escapes; stops at the
- * first other octet (a '%' that does not start a valid escape included). */
-static size_t esc_run(const char *p, size_t i, size_t n, uint16_t cls)
+ * first other octet (a '%' that does not start a valid escape included).
+ * `cls` must not contain '%' (USER, PARAM, HNV, PASSWD): runs of class
+ * octets are skipped four at a time and only a '%' takes the slow path. */
+static inline size_t esc_run(const char *p, size_t i, size_t n, uint16_t cls)
+{
+    for (;;) {
+        i += sd_span_class(p + i, n - i, cls);
+        if (i < n && p[i] == '%' && is_escape(p, i, n)) {
+            i += 3;
+            continue;
+        }
+        return i;
+    }
+}
+
+/* esc_run for SD_C_URIC, which holds '%' itself: every '%' must still
+ * start a valid escape. */
+static size_t uric_run(const char *p, size_t i, size_t n)
 {
     while (i < n) {
         if (p[i] == '%') {
             if (!is_escape(p, i, n)) break;
             i += 3;
-        } else if (SD_IS(p[i], cls)) {
+        } else if (SD_IS(p[i], SD_C_URIC)) {
             i++;
         } else {
             break;
@@ -50,21 +66,28 @@ static size_t esc_run(const char *p, size_t i, size_t n, uint16_t cls)
 /* Reason text for the octet that ended an esc_run early. */
 static const char *stop_reason(const char *p, size_t i, size_t n)
 {
-    if (i < n && p[i] == '%') return "invalid escape (need %% HEX HEX)";
+    if (i < n && p[i] == '%') return "invalid escape (need % HEX HEX)";
     if (i < n && SD_IS(p[i], SD_C_LWS)) return "LWS not allowed";
     return "invalid character";
 }
 
 /* ---- numbers, hosts ---- */
 
+/* d = c - '0' as unsigned: a decimal digit iff d < 10. */
+static inline unsigned digit_of(char c)
+{
+    return (unsigned)(unsigned char)c - '0';
+}
+
 size_t sd_digits_scan(const char *p, size_t n, uint32_t max, int32_t *val)
 {
     size_t i = 0;
     uint32_t v = 0;
     int over = 0;
-    while (i < n && SD_IS(p[i], SD_C_DIGIT)) {
+    unsigned d;
+    while (i < n && (d = digit_of(p[i])) < 10) {
         if (!over) {
-            v = v * 10 + (uint32_t)(p[i] - '0');
+            v = v * 10 + d;
             if (v > max) over = 1;
         }
         i++;
@@ -73,21 +96,37 @@ size_t sd_digits_scan(const char *p, size_t n, uint32_t max, int32_t *val)
     return i;
 }
 
-int sd_ipv4_check(const char *p, size_t n)
+/* Length of the IPv4address (four dot-separated runs of 1-3 digits, each
+ * at most 255) at the start of p[0..n), or 0 when there is none. A fourth
+ * digit in a run is a failure, not the end of the address. */
+static size_t ipv4_len(const char *p, size_t n)
 {
     size_t i = 0;
     for (int part = 0; part < 4; part++) {
+        unsigned d, v;
         if (part > 0) {
             if (i >= n || p[i] != '.') return 0;
             i++;
         }
-        size_t start = i;
-        unsigned v = 0;
-        while (i < n && SD_IS(p[i], SD_C_DIGIT) && i - start < 3) v = v * 10 + (unsigned)(p[i++] - '0');
-        if (i == start || v > 255) return 0;
-        if (i < n && SD_IS(p[i], SD_C_DIGIT)) return 0; /* a fourth digit */
+        if (i >= n || (v = digit_of(p[i])) >= 10) return 0;
+        i++;
+        if (i < n && (d = digit_of(p[i])) < 10) {
+            v = v * 10 + d;
+            i++;
+            if (i < n && (d = digit_of(p[i])) < 10) {
+                v = v * 10 + d;
+                i++;
+                if (i < n && digit_of(p[i]) < 10) return 0; /* a fourth digit */
+            }
+        }
+        if (v > 255) return 0;
     }
-    return i == n;
+    return i;
+}
+
+int sd_ipv4_check(const char *p, size_t n)
+{
+    return n != 0 && ipv4_len(p, n) == n;
 }
 
 int sd_ipv6_check(const char *p, size_t n)
@@ -129,27 +168,75 @@ int sd_ipv6_check(const char *p, size_t n)
     return dbl ? groups <= 7 : groups == 8;
 }
 
-/* hostname = *( domainlabel "." ) toplabel [ "." ] (RFC 3261 25.1): labels
- * of alphanum and '-', neither starting nor ending with '-'; the toplabel
- * starts with ALPHA. p[0..n) is a run of SD_C_HOST octets. */
-static int hostname_check(const char *p, size_t n)
+#if defined(__SSE2__)
+/* Byte mask of the octets of x in lo..hi (unsigned; hi - lo < 127): shift
+ * the range onto -128.. and compare signed. */
+static inline __m128i in_range16(__m128i x, int lo, int hi)
 {
-    if (n == 0) return 0;
-    if (p[n - 1] == '.') n--; /* one trailing dot is allowed */
-    size_t i = 0, label = 0;
-    while (i <= n) {
-        if (i == n || p[i] == '.') {
-            size_t len = i - label;
-            if (len == 0) return 0;
-            if (p[label] == '-' || p[i - 1] == '-') return 0;
-            if (i == n && !SD_IS(p[label], SD_C_ALPHA)) return 0; /* toplabel */
-            label = i + 1;
-        }
-        i++;
-    }
-    return 1;
+    return _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo))),
+                          _mm_set1_epi8((char)(0x80 + hi - lo + 1)));
 }
 
+/*
+ * The hostname branch of sd_host_scan for n >= 16, 16 octets a step: per
+ * step, bit masks of the octets that end the run (not alphanum / '-' /
+ * '.'), of the dots and of the dashes. A label starts at 0 and after each
+ * dot; the run is bad when a label start holds a dot (empty label) or a
+ * dash, or a dash precedes a dot. The last step reads p[n-16..n) with the
+ * octets already seen masked off.
+ */
+static size_t hostname_scan16(const char *p, size_t n, uint8_t *type)
+{
+    size_t i = 0, len;
+    unsigned after_dot = 1, after_dash = 0, bad = 0;
+    for (;;) {
+        size_t at = i + 16 <= n ? i : n - 16, sh = i - at;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
+        __m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
+        __m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+        __m128i host = _mm_or_si128(in_range16(x, '0', '9'),
+                                    in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
+        host = _mm_or_si128(host, _mm_or_si128(dot, dash));
+        unsigned width = (unsigned)(16 - sh);
+        unsigned stop = (~(unsigned)_mm_movemask_epi8(host) & 0xFFFFu) >> sh;
+        unsigned d = (unsigned)_mm_movemask_epi8(dot) >> sh, h = (unsigned)_mm_movemask_epi8(dash) >> sh;
+        unsigned run = stop ? (unsigned)__builtin_ctz(stop) : width;
+        unsigned in = (1u << run) - 1;
+        d &= in;
+        h &= in;
+        unsigned start = (d << 1) | after_dot;
+        bad |= (start & (d | h)) | (d & ((h << 1) | after_dash));
+        if (run < width || at + 16 == n) {
+            len = i + run;
+            break;
+        }
+        after_dot = (d >> (width - 1)) & 1;
+        after_dash = (h >> (width - 1)) & 1;
+        i = at + 16;
+    }
+    if (bad || len == 0 || p[len - 1] == '-') return 0;
+    /* toplabel: the last label, before one trailing dot */
+    size_t t = p[len - 1] == '.' ? len - 1 : len;
+    while (t > 0 && p[t - 1] != '.') t--;
+    if (!SD_IS(p[t], SD_C_ALPHA)) return 0;
+    *type = SD_HOST_NAME;
+    return len;
+}
+#endif
+
+/*
+ * host = hostname / IPv4address / IPv6reference. The unbracketed host is
+ * the maximal run of alphanum / '-' / '.' octets and must be, as a whole,
+ * either an IPv4address or a hostname (RFC 3261 25.1):
+ *
+ *   hostname = *( domainlabel "." ) toplabel [ "." ]
+ *
+ * with labels of alphanum and '-', neither starting nor ending with '-',
+ * and a toplabel starting with ALPHA. The two are exclusive (a hostname
+ * holds an ALPHA, an IPv4address none), so an address is tried first when
+ * the host starts with a digit, then the run is read label by label in
+ * one pass.
+ */
 size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
 {
     if (n == 0) return 0;
@@ -160,21 +247,37 @@ size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
         *type = SD_HOST_IPV6;
         return i + 1;
     }
-    size_t i = 0;
-    int alpha = 0;
-    while (i < n && SD_IS(p[i], SD_C_HOST)) {
-        if (!SD_IS(p[i], SD_C_DIGIT) && p[i] != '.') alpha = 1;
+    if (digit_of(p[0]) < 10) {
+        size_t l = ipv4_len(p, n);
+        if (l != 0 && (l == n || !SD_IS(p[l], SD_C_HOST))) {
+            *type = SD_HOST_IPV4;
+            return l;
+        }
+    }
+#if defined(__SSE2__)
+    if (n >= 16) return hostname_scan16(p, n, type);
+#endif
+    size_t i = 0, top = 0;
+    for (;;) {
+        size_t s = i;
+        for (;;) {
+            i += sd_span_class(p + i, n - i, SD_C_ALPHA | SD_C_DIGIT);
+            if (i < n && p[i] == '-') {
+                i++;
+                continue;
+            }
+            break;
+        }
+        /* empty label (a leading '.' or ".."), or '-' at either end */
+        if (i == s || p[s] == '-' || p[i - 1] == '-') return 0;
+        top = s;
+        if (i == n || p[i] != '.') break;
         i++;
+        /* one trailing '.' ends the run; any other HOST octet starts the
+         * next label (a second '.' makes it empty) */
+        if (i == n || !SD_IS(p[i], SD_C_HOST)) break;
     }
-    if (i == 0) return 0;
-    if (!alpha) {
-        /* all digits and dots: an IPv4address or nothing (a hostname's
-         * toplabel starts with ALPHA) */
-        if (!sd_ipv4_check(p, i)) return 0;
-        *type = SD_HOST_IPV4;
-        return i;
-    }
-    if (!hostname_check(p, i)) return 0;
+    if (!SD_IS(p[top], SD_C_ALPHA)) return 0; /* toplabel */
     *type = SD_HOST_NAME;
     return i;
 }
@@ -188,6 +291,28 @@ size_t sd_quoted_scan(const char *p, size_t n, size_t *bad)
     }
     while (i < n) {
         unsigned char c = (unsigned char)p[i];
+#if defined(__SSE2__)
+        if (n >= 16) {
+            /* jump to the next '"', '\\', DEL or octet < SP (p[0..n) is
+             * readable: the last window is p[n-16..n)) */
+            size_t at = i + 16 <= n ? i : n - 16;
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
+            __m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F)));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1F)), x));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m) >> (i - at);
+            if (bits == 0) {
+                i = at + 16;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(bits);
+            c = (unsigned char)p[i];
+        }
+#endif
+        if (c > '"' && c != '\\' && c != 0x7F) { /* plain qdtext */
+            i++;
+            continue;
+        }
         if (c == '"') return i + 1;
         if (c == '\\') {
             if (i + 1 >= n) break;
@@ -240,12 +365,11 @@ static size_t uri_params_scan(const char *p, size_t i, size_t n, size_t *bad)
  * first ':' starts the password. */
 static sd_err parse_sip(const char *p, size_t o, size_t s, size_t n, sd_uri *out, sd_error *err)
 {
-    const char *at = memchr(p + s, '@', n - s);
+    size_t a = sd_find_from(p, s, n, '@', '@', '@', 0);
     size_t i = s;
-    if (at != NULL) {
-        size_t a = (size_t)(at - p);
-        const char *colon = memchr(p + s, ':', a - s);
-        size_t ue = colon ? (size_t)(colon - p) : a;
+    if (a < n) {
+        size_t ue = sd_find_from(p, s, a, ':', ':', ':', 0);
+        int colon = ue < a;
         if (ue == s) return sd_error_set(err, SD_EPARSE, o + s, "URI: empty user");
         i = esc_run(p, s, ue, SD_C_USER);
         if (i != ue)
@@ -353,7 +477,7 @@ static sd_err parse_tel(const char *p, size_t o, size_t s, size_t n, sd_uri *out
                     /* isdn-subaddress = 1*uric, minus ';' (the separator) */
                     size_t semi = i;
                     while (semi < n && p[semi] != ';') semi++;
-                    i = esc_run(p, i, semi, SD_C_URIC);
+                    i = uric_run(p, i, semi);
                 } else {
                     i = esc_run(p, i, n, SD_C_PARAM);
                 }
@@ -380,15 +504,20 @@ sd_err sd_uri_parse(const char *base, sd_span v, uint32_t max_uri, sd_uri *out, 
     const char *p = base + v.off;
     size_t n = v.len, o = v.off, i = 0;
     if (n == 0 || !SD_IS(p[0], SD_C_ALPHA)) return sd_error_set(err, SD_EPARSE, o, "URI: missing scheme");
-    while (i < n && SD_IS(p[i], SD_C_SCHEME)) i++;
+    i = 1 + sd_span_class(p + 1, n - 1, SD_C_SCHEME);
     if (i == n || p[i] != ':')
         return sd_error_set(err, SD_EPARSE, o + i, "URI: scheme not followed by ':'");
     out->scheme = mkspan(o, i);
     out->opaque = mkspan(o + i + 1, n - i - 1);
-    if (i == 3 && sd_ieq(p, "sip", 3)) out->scheme_id = SD_URI_SIP;
-    else if (i == 4 && sd_ieq(p, "sips", 4)) out->scheme_id = SD_URI_SIPS;
-    else if (i == 3 && sd_ieq(p, "tel", 3)) out->scheme_id = SD_URI_TEL;
-    else out->scheme_id = SD_URI_OTHER;
+    out->scheme_id = SD_URI_OTHER;
+    if (i == 3 || i == 4) {
+        /* letters only: OR-ing 0x20 folds case exactly (p[i] is the ':') */
+        uint32_t w = ((uint32_t)(unsigned char)p[0] | (uint32_t)(unsigned char)p[1] << 8 |
+                      (uint32_t)(unsigned char)p[2] << 16 | (uint32_t)(unsigned char)p[3] << 24) | 0x20202020u;
+        if (w == ('s' | 'i' << 8 | 'p' << 16 | (uint32_t)('s') << 24) && i == 4) out->scheme_id = SD_URI_SIPS;
+        else if (i == 3 && (w & 0xFFFFFFu) == ('s' | 'i' << 8 | 'p' << 16)) out->scheme_id = SD_URI_SIP;
+        else if (i == 3 && (w & 0xFFFFFFu) == ('t' | 'e' << 8 | 'l' << 16)) out->scheme_id = SD_URI_TEL;
+    }
     size_t s = i + 1;
     sd_err rc;
     switch (out->scheme_id) {
@@ -401,7 +530,7 @@ sd_err sd_uri_parse(const char *base, sd_span v, uint32_t max_uri, sd_uri *out, 
         break;
     default:
         if (s == n) return sd_error_set(err, SD_EPARSE, o + s, "URI: empty after scheme");
-        i = esc_run(p, s, n, SD_C_URIC);
+        i = uric_run(p, s, n);
         rc = i == n ? SD_OK : sd_error_set(err, SD_EPARSE, o + i, "URI: %s", stop_reason(p, i, n));
         break;
     }
@@ -427,48 +556,16 @@ size_t sd_pct_decode(const char *p, size_t len, char *out)
 
 /* ---- parameters ---- */
 
-static size_t skip_lws(const char *p, size_t i, size_t n)
+/* One step of the parameter iterator (sd_param_next). Generic-params are
+ * read by sd_gparam_step (uri.h); URI parameters (RFC 3261 25.1:
+ * pname [ "=" pvalue ], no LWS) here. `kind` is SD_GV_NONE for a bare
+ * name, SD_GV_TOKEN for any URI parameter value. */
+static inline int param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
+                             sd_span *value, int *kind, size_t *bad)
 {
-    while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
-    return i;
-}
-
-/* gen-value = token / host / quoted-string at p[i] (i < n). An unbracketed
- * IPv6address is accepted too, so Via's received (RFC 3261 20.42:
- * IPv4address / IPv6address) reads through the generic iterator. Returns
- * the end of the value, or i with *bad set when there is none. */
-static size_t gen_value_scan(const char *p, size_t i, size_t n, size_t *bad)
-{
-    if (p[i] == '"') {
-        size_t b = 0, q = sd_quoted_scan(p + i, n - i, &b);
-        if (q == 0) *bad = i + b;
-        return i + q;
-    }
-    if (p[i] == '[') {
-        uint8_t t;
-        size_t h = sd_host_scan(p + i, n - i, &t);
-        if (h == 0) *bad = i;
-        return i + h;
-    }
-    size_t s = i;
-    int colon = 0;
-    while (i < n && (SD_IS(p[i], SD_C_TOKEN) || p[i] == ':')) {
-        if (p[i] == ':') colon = 1;
-        i++;
-    }
-    if (i == s || (colon && !sd_ipv6_check(p + s, i - s))) {
-        *bad = s;
-        return s;
-    }
-    return i;
-}
-
-int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
-                  sd_span *value, int *has_value, size_t *bad)
-{
+    if (!uri) return sd_gparam_step(base, v, pos, name, value, kind, bad);
     const char *p = base + v.off;
     size_t n = v.len, o = v.off, i = *pos;
-    size_t b = 0;
     if (!span_ok(v) || i > n) {
         *bad = o + (i > n ? n : i);
         return -1;
@@ -476,7 +573,6 @@ int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *
     /* *pos is 0 at the start, afterwards the index of the ';' that follows
      * the previous parameter, or n after the last one. */
     if (i == 0) {
-        if (!uri) i = skip_lws(p, i, n);
         if (i == n) return 0;
         if (p[i] == ';') i++;
     } else {
@@ -487,41 +583,44 @@ int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *
         }
         i++;
     }
-    if (!uri) i = skip_lws(p, i, n);
     size_t ns = i;
-    if (uri)
-        i = esc_run(p, i, n, SD_C_PARAM);
-    else
-        while (i < n && SD_IS(p[i], SD_C_TOKEN)) i++;
+    i = esc_run(p, i, n, SD_C_PARAM);
     if (i == ns) {
         *bad = o + i;
         return -1;
     }
     *name = mkspan(o + ns, i - ns);
     *value = mkspan(o + i, 0);
-    *has_value = 0;
-    size_t j = uri ? i : skip_lws(p, i, n);
-    if (j < n && p[j] == '=') {
-        size_t vs = uri ? j + 1 : skip_lws(p, j + 1, n);
+    *kind = SD_GV_NONE;
+    if (i < n && p[i] == '=') {
+        size_t vs = i + 1;
         if (vs == n) {
             *bad = o + vs;
             return -1;
         }
-        i = uri ? esc_run(p, vs, n, SD_C_PARAM) : gen_value_scan(p, vs, n, &b);
+        i = esc_run(p, vs, n, SD_C_PARAM);
         if (i == vs) {
-            *bad = o + (uri ? vs : b);
+            *bad = o + vs;
             return -1;
         }
         *value = mkspan(o + vs, i - vs);
-        *has_value = 1;
-        j = uri ? i : skip_lws(p, i, n);
+        *kind = SD_GV_TOKEN;
     }
-    if (j < n && p[j] != ';') {
-        *bad = o + j;
+    if (i < n && p[i] != ';') {
+        *bad = o + i;
         return -1;
     }
-    *pos = (uint32_t)j;
+    *pos = (uint32_t)i;
     return 1;
+}
+
+int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
+                  sd_span *value, int *has_value, size_t *bad)
+{
+    int kind = -1; /* stays -1 when no name was read */
+    int r = param_step(base, v, uri, pos, name, value, &kind, bad);
+    if (kind >= 0) *has_value = kind != SD_GV_NONE;
+    return r;
 }
 
 int sd_param_next(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
@@ -536,9 +635,13 @@ int sd_param_find(const char *base, sd_span v, int uri, const char *name, size_t
 {
     uint32_t pos = 0;
     sd_span nm, val;
-    int hv, r, found = 0;
-    while ((r = sd_param_next(base, v, uri, &pos, &nm, &val, &hv)) == 1) {
-        if (!found && nm.len == nlen && sd_ieq(base + nm.off, name, nlen)) {
+    int kind, r, found = 0;
+    size_t bad;
+    unsigned char first = nlen ? sd_lower((unsigned char)name[0]) : 0;
+    while ((r = param_step(base, v, uri, &pos, &nm, &val, &kind, &bad)) == 1) {
+        /* names are never empty: length and first letter reject most */
+        if (!found && nm.len == nlen && sd_lower((unsigned char)base[nm.off]) == first &&
+            sd_ieq(base + nm.off, name, nlen)) {
             *value = val;
             found = 1;
         }

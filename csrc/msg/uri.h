@@ -1,6 +1,7 @@
 /*
- * uri.h - lexical helpers defined in uri.c and shared by the other msg
- * parsers (nameaddr.c, via.c). Internal to the C core.
+ * uri.h - lexical helpers shared by the msg parsers (uri.c, nameaddr.c,
+ * via.c): the scanners defined in uri.c, and the inline ones that sit on
+ * their hot paths (SSE2 where available). Internal to the C core.
  *
  * Every helper reads only p[0..n) and keeps no state.
  */
@@ -8,9 +9,81 @@
 #define SD_MSG_URI_H
 
 #include "sipdialog/base.h"
+#include "base/chars.h"
 
 #include <stddef.h>
 #include <stdint.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/*
+ * Octet search over a span p[0..n) that is readable as a whole, from
+ * index i: the first octet in p[i..n) equal to a, b or c - or, with
+ * `ctl`, at most 0x20 (SP, HT, CR, LF and the other C0 controls; the
+ * caller tells LWS from the rest) - or n. With SSE2 and n >= 16 it looks
+ * at 16 octets a step; the last step reads p[n-16..n) and ignores the
+ * octets before i, so there is no byte-wise tail and nothing outside
+ * p[0..n) is read.
+ */
+static inline size_t sd_find_from(const char *p, size_t i, size_t n, char a, char b, char c, int ctl)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+        const __m128i sp = _mm_set1_epi8(0x20);
+        __m128i x, m;
+        unsigned bits;
+#define SD_FIND_MASK(at)                                                                \
+    x = _mm_loadu_si128((const __m128i *)(const void *)(p + (at)));                     \
+    m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),        \
+                     _mm_cmpeq_epi8(x, vc));                                            \
+    if (ctl) m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x)); /* <= SP */   \
+    bits = (unsigned)_mm_movemask_epi8(m)
+        for (; i + 16 <= n; i += 16) {
+            SD_FIND_MASK(i);
+            if (bits) return i + (size_t)__builtin_ctz(bits);
+        }
+        if (i < n) {
+            SD_FIND_MASK(n - 16);
+            bits >>= i - (n - 16);
+            if (bits) return i + (size_t)__builtin_ctz(bits);
+        }
+#undef SD_FIND_MASK
+        return n;
+    }
+#endif
+    for (; i < n; i++) {
+        unsigned char x = (unsigned char)p[i];
+        if ((ctl && x <= 0x20) || x == (unsigned char)a || x == (unsigned char)b || x == (unsigned char)c)
+            return i;
+    }
+    return n;
+}
+
+/* Index of the first octet in p[i..n) that is not a token octet, or n.
+ * (Table driven: SSE2 has no cheap test for the token class, and tokens
+ * are short.) */
+static inline size_t sd_token_end(const char *p, size_t i, size_t n)
+{
+    return i + sd_span_class(p + i, n - i, SD_C_TOKEN);
+}
+
+static inline size_t sd_lws_skip(const char *p, size_t i, size_t n)
+{
+    while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
+    return i;
+}
+
+/* Value kinds reported by sd_gparam_step. */
+enum {
+    SD_GV_NONE = 0, /* bare name, no "=" */
+    SD_GV_TOKEN,    /* token */
+    SD_GV_QUOTED,   /* quoted-string */
+    SD_GV_IPV6REF,  /* "[" IPv6address "]" (validated) */
+    SD_GV_IPV6      /* unbracketed IPv6address (validated) */
+};
 
 /* IPv4address of RFC 3261 25.1 (four dot-separated runs of 1-3 digits), each
  * component at most 255. p[0..n) must be exactly the address. 1 or 0. */
@@ -50,5 +123,117 @@ size_t sd_digits_scan(const char *p, size_t n, uint32_t max, int32_t *val);
  */
 int sd_param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
                   sd_span *value, int *has_value, size_t *bad);
+
+/* gen-value = token / host / quoted-string at p[i] (i < n). An unbracketed
+ * IPv6address is accepted too, so Via's received (RFC 3261 20.42:
+ * IPv4address / IPv6address) reads through the generic iterator. Returns
+ * the end of the value and its SD_GV_* kind in *kind, or i with *bad set
+ * when there is none. */
+static inline size_t sd_gen_value_scan(const char *p, size_t i, size_t n, size_t *bad, int *kind)
+{
+    if (p[i] == '"') {
+        size_t b = 0, q = sd_quoted_scan(p + i, n - i, &b);
+        if (q == 0) *bad = i + b;
+        *kind = SD_GV_QUOTED;
+        return i + q;
+    }
+    if (p[i] == '[') {
+        uint8_t t;
+        size_t h = sd_host_scan(p + i, n - i, &t);
+        if (h == 0) *bad = i;
+        *kind = SD_GV_IPV6REF;
+        return i + h;
+    }
+    size_t s = i;
+    i = sd_token_end(p, i, n);
+    if (i < n && p[i] == ':') {
+        /* token octets and ':' : only an IPv6address will do */
+        while (i < n && (SD_IS(p[i], SD_C_TOKEN) || p[i] == ':')) i++;
+        if (!sd_ipv6_check(p + s, i - s)) {
+            *bad = s;
+            return s;
+        }
+        *kind = SD_GV_IPV6;
+        return i;
+    }
+    if (i == s) *bad = s;
+    *kind = SD_GV_TOKEN;
+    return i;
+}
+
+/*
+ * sd_param_step for generic-params (uri == 0) that also reports what the
+ * value was: *kind is one of SD_GV_* (SD_GV_NONE for a bare name; left
+ * alone when -1 is returned before a name was read). Same results,
+ * positions and error offsets as sd_param_step. Inline so that the
+ * callers' parameter loops need no call per parameter.
+ */
+static inline int sd_gparam_step(const char *base, sd_span v, uint32_t *pos, sd_span *name,
+                                 sd_span *value, int *kind, size_t *bad)
+{
+    const char *p = base + v.off;
+    size_t n = v.len, o = v.off, i = *pos;
+    if ((uint64_t)v.off + v.len > UINT32_MAX || i > n) {
+        *bad = o + (i > n ? n : i);
+        return -1;
+    }
+    /* *pos is 0 at the start, afterwards the index of the ';' that follows
+     * the previous parameter, or n after the last one. */
+    if (i == 0) {
+        i = sd_lws_skip(p, i, n);
+        if (i == n) return 0;
+        if (p[i] == ';') i++;
+    } else {
+        if (i == n) return 0;
+        if (p[i] != ';') {
+            *bad = o + i;
+            return -1;
+        }
+        i++;
+    }
+    /* LWS is rare: where it may appear, what usually comes there is
+     * tried first and LWS skipped only when that fails */
+    size_t ns = i;
+    i = sd_token_end(p, i, n);
+    if (i == ns) {
+        ns = sd_lws_skip(p, i, n);
+        i = sd_token_end(p, ns, n);
+        if (i == ns) {
+            *bad = o + i;
+            return -1;
+        }
+    }
+    name->off = (uint32_t)(o + ns);
+    name->len = (uint32_t)(i - ns);
+    value->off = (uint32_t)(o + i);
+    value->len = 0;
+    *kind = SD_GV_NONE;
+    size_t j = i;
+    if (j < n && p[j] != '=' && p[j] != ';') j = sd_lws_skip(p, j, n);
+    if (j < n && p[j] == '=') {
+        size_t vs = sd_lws_skip(p, j + 1, n), b = vs;
+        if (vs == n) {
+            *bad = o + vs;
+            return -1;
+        }
+        int k = SD_GV_TOKEN;
+        i = sd_gen_value_scan(p, vs, n, &b, &k);
+        if (i == vs) {
+            *bad = o + b;
+            return -1;
+        }
+        value->off = (uint32_t)(o + vs);
+        value->len = (uint32_t)(i - vs);
+        *kind = k;
+        j = i;
+        if (j < n && p[j] != ';') j = sd_lws_skip(p, j, n);
+    }
+    if (j < n && p[j] != ';') {
+        *bad = o + j;
+        return -1;
+    }
+    *pos = (uint32_t)j;
+    return 1;
+}
 
 #endif

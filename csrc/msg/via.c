@@ -22,70 +22,89 @@ static sd_span mkspan(size_t off, size_t len)
     return s;
 }
 
-static size_t skip_lws(const char *p, size_t i, size_t n)
+static inline size_t skip_lws(const char *p, size_t i, size_t n)
 {
     while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
     return i;
 }
 
-static size_t token_end(const char *p, size_t i, size_t n)
+/* Case-insensitive match of an all-letter lower-case literal of length 1
+ * to 8: OR-ing 0x20 into an octet maps it onto a lower-case letter L only
+ * when it is L or its upper-case form, so a word compare is exact. */
+static inline uint64_t load_lc(const char *s, size_t len)
 {
-    while (i < n && SD_IS(p[i], SD_C_TOKEN)) i++;
-    return i;
+    uint64_t w = 0;
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        w = (uint64_t)a | ((uint64_t)b << 32);
+    } else {
+        for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+    }
+    return w;
 }
 
-static int name_is(const char *base, sd_span nm, const char *s)
+static inline int name_is(const char *base, sd_span nm, const char *lit, size_t len)
 {
-    size_t l = strlen(s);
-    return nm.len == l && sd_ieq(base + nm.off, s, l);
+    const uint64_t lower = len >= 4 ? 0x2020202020202020u : (0x20202020u >> (8 * (4 - len)));
+    return nm.len == len && (load_lc(base + nm.off, len) | lower) == load_lc(lit, len);
 }
 
-/* received = IPv4address / IPv6address (RFC 3261 20.42), or an IPv6
- * reference in brackets (RFC 5118 4.5). */
-static int received_ok(const char *p, size_t n)
-{
-    if (n >= 2 && p[0] == '[' && p[n - 1] == ']') return sd_ipv6_check(p + 1, n - 2);
-    if (memchr(p, ':', n) != NULL) return sd_ipv6_check(p, n);
-    return sd_ipv4_check(p, n);
-}
-
-/* One via-params entry: fill the known fields of *out. Returns NULL or
- * the reason it is malformed. */
-static const char *via_param(const char *base, sd_span nm, sd_span val, int hv, sd_via *out)
+/* One via-params entry with value kind `kind` (SD_GV_*): fill the known
+ * fields of *out. Returns NULL or the reason it is malformed. */
+static const char *via_param(const char *base, sd_span nm, sd_span val, int kind, sd_via *out)
 {
     const char *vp = base + val.off;
+    int hv = kind != SD_GV_NONE;
     uint8_t t;
     int32_t num;
-    if (name_is(base, nm, "branch")) {
+    switch (nm.len) {
+    case 6:
+        if (!name_is(base, nm, "branch", 6)) break;
         if (out->has_branch) return "duplicate branch";
-        if (!hv || token_end(vp, 0, val.len) != val.len) return "branch must be a token";
+        /* a token value is exactly a run of token octets */
+        if (kind != SD_GV_TOKEN) return "branch must be a token";
         out->branch = val;
         out->has_branch = 1;
-    } else if (name_is(base, nm, "received")) {
+        break;
+    case 8:
+        if (!name_is(base, nm, "received", 8)) break;
         if (out->has_received) return "duplicate received";
-        if (!hv || !received_ok(vp, val.len)) return "received must be an IPv4 or IPv6 address";
+        /* IPv6 values were validated by the iterator; a token holds no
+         * ':' and is an IPv4address or nothing */
+        if (kind == SD_GV_TOKEN ? !sd_ipv4_check(vp, val.len) : kind != SD_GV_IPV6 && kind != SD_GV_IPV6REF)
+            return "received must be an IPv4 or IPv6 address";
         out->received = val;
         out->has_received = 1;
-    } else if (name_is(base, nm, "maddr")) {
-        if (out->has_maddr) return "duplicate maddr";
-        if (!hv || sd_host_scan(vp, val.len, &t) != val.len) return "maddr must be a host";
-        out->maddr = val;
-        out->has_maddr = 1;
-    } else if (name_is(base, nm, "ttl")) {
+        break;
+    case 5:
+        if (name_is(base, nm, "maddr", 5)) {
+            if (out->has_maddr) return "duplicate maddr";
+            if (!hv || sd_host_scan(vp, val.len, &t) != val.len) return "maddr must be a host";
+            out->maddr = val;
+            out->has_maddr = 1;
+        } else if (name_is(base, nm, "rport", 5)) {
+            if (out->has_rport) return "duplicate rport";
+            if (hv) {
+                if (sd_digits_scan(vp, val.len, 65535, &num) != val.len || num < 1)
+                    return "rport must be 1..65535";
+                out->rport = num;
+            } else {
+                out->rport = 0;
+            }
+            out->has_rport = 1;
+        }
+        break;
+    case 3:
+        if (!name_is(base, nm, "ttl", 3)) break;
         if (out->ttl >= 0) return "duplicate ttl";
         if (!hv || val.len > 3 || sd_digits_scan(vp, val.len, 255, &num) != val.len || num < 0)
             return "ttl must be 0..255";
         out->ttl = num;
-    } else if (name_is(base, nm, "rport")) {
-        if (out->has_rport) return "duplicate rport";
-        if (hv) {
-            if (sd_digits_scan(vp, val.len, 65535, &num) != val.len || num < 1)
-                return "rport must be 1..65535";
-            out->rport = num;
-        } else {
-            out->rport = 0;
-        }
-        out->has_rport = 1;
+        break;
+    default:
+        break;
     }
     return NULL;
 }
@@ -102,20 +121,33 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
     size_t o = v.off, e = v.len, i = skip_lws(p, 0, v.len), s;
     while (e > i && SD_IS(p[e - 1], SD_C_LWS)) e--;
 
-    /* sent-protocol: three tokens separated by SLASH */
+    /* sent-protocol: three tokens separated by SLASH; "SIP/2.0/" (the
+     * only protocol in use) is matched in one compare */
     static const char *const what[3] = {"protocol-name", "protocol-version", "transport"};
     sd_span *dst[3] = {&out->protocol, &out->version, &out->transport};
-    for (int k = 0; k < 3; k++) {
-        if (k > 0) {
-            i = skip_lws(p, i, e);
-            if (i == e || p[i] != '/')
-                return sd_error_set(err, SD_EPARSE, o + i, "Via: expected '/' before %s", what[k]);
-            i = skip_lws(p, i + 1, e);
+    int k = 0;
+    if (e - i >= 8) {
+        uint64_t w, sip;
+        memcpy(&w, p + i, 8);
+        memcpy(&sip, "SIP/2.0/", 8);
+        if (w == sip) {
+            out->protocol = mkspan(o + i, 3);
+            out->version = mkspan(o + i + 4, 3);
+            i = skip_lws(p, i + 8, e);
+            k = 2;
         }
+    }
+    for (; k < 3; k++) {
         s = i;
-        i = token_end(p, i, e);
+        i += sd_span_class(p + i, e - i, SD_C_TOKEN);
         if (i == s) return sd_error_set(err, SD_EPARSE, o + i, "Via: missing %s", what[k]);
         *dst[k] = mkspan(o + s, i - s);
+        if (k < 2) {
+            i = skip_lws(p, i, e);
+            if (i == e || p[i] != '/')
+                return sd_error_set(err, SD_EPARSE, o + i, "Via: expected '/' before %s", what[k + 1]);
+            i = skip_lws(p, i + 1, e);
+        }
     }
 
     /* LWS sent-by */
@@ -126,7 +158,9 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
     size_t hl = sd_host_scan(p + i, e - i, &htype);
     if (hl == 0) return sd_error_set(err, SD_EPARSE, o + i, "Via sent-by: invalid host");
     out->host = mkspan(o + i, hl);
-    i = skip_lws(p, i + hl, e);
+    /* LWS around COLON is rare: skipped only where ':' or ';' is not next */
+    i += hl;
+    if (i < e && p[i] != ':' && p[i] != ';') i = skip_lws(p, i, e);
     if (i < e && p[i] == ':') {
         int32_t port;
         i = skip_lws(p, i + 1, e);
@@ -134,7 +168,8 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
         if (d == 0) return sd_error_set(err, SD_EPARSE, o + i, "Via sent-by: missing port");
         if (port < 0) return sd_error_set(err, SD_EPARSE, o + i, "Via sent-by: port out of range 0..65535");
         out->port = port;
-        i = skip_lws(p, i + d, e);
+        i += d;
+        if (i < e && p[i] != ';') i = skip_lws(p, i, e);
     }
     out->params = mkspan(o + e, 0);
     if (i == e) return SD_OK;
@@ -143,10 +178,10 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
     /* *( SEMI via-params ) */
     sd_span ps = mkspan(o + i, e - i), nm, val;
     uint32_t pos = 0;
-    int hv, r;
+    int kind, r;
     size_t bad = 0;
-    while ((r = sd_param_step(base, ps, 0, &pos, &nm, &val, &hv, &bad)) == 1) {
-        const char *why = via_param(base, nm, val, hv, out);
+    while ((r = sd_gparam_step(base, ps, &pos, &nm, &val, &kind, &bad)) == 1) {
+        const char *why = via_param(base, nm, val, kind, out);
         if (why != NULL) return sd_error_set(err, SD_EPARSE, nm.off, "Via: %s", why);
     }
     if (r < 0) return sd_error_set(err, SD_EPARSE, bad, "Via: malformed parameter");

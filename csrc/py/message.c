@@ -371,7 +371,9 @@ static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, s
     }
     PyObject *b = PyBytes_FromStringAndSize(out.p, (Py_ssize_t)out.len);
     if (b == NULL) goto done;
-    r = sdpy_parse_bytes(st, b, &st->opts, 1, 0);
+    sd_parse_opts o = st->opts; /* what we build must pass the strict checks */
+    o.flags |= SD_PARSE_CHECK_URIS;
+    r = sdpy_parse_bytes(st, b, &o, 1, 0);
     Py_DECREF(b);
 done:
     sd_buf_free(&out);

@@ -124,12 +124,13 @@ int sdpy_limits_from(PyObject *obj, sd_limits *out)
 }
 
 /* Options from parse()'s keyword arguments. */
-static int opts_from(sdpy_state *st, PyObject *limits, int rfc2543, int stream, sd_parse_opts *o)
+static int opts_from(sdpy_state *st, PyObject *limits, int rfc2543, int stream, int check_uris, sd_parse_opts *o)
 {
     *o = st->opts;
     if (limits != NULL && limits != Py_None && sdpy_limits_from(limits, &o->limits) < 0) return -1;
     if (rfc2543) o->flags |= SD_PARSE_RFC2543;
     if (stream) o->flags |= SD_PARSE_STREAM;
+    if (check_uris) o->flags |= SD_PARSE_CHECK_URIS;
     return 0;
 }
 
@@ -144,7 +145,7 @@ static PyObject *py_parse(PyObject *module, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     PyObject *data = args[0], *limits = NULL;
-    int rfc2543 = 0, stream = 0;
+    int rfc2543 = 0, stream = 0, check_uris = 0;
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *k = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
@@ -154,13 +155,15 @@ static PyObject *py_parse(PyObject *module, PyObject *const *args, Py_ssize_t na
             if ((rfc2543 = PyObject_IsTrue(v)) < 0) return NULL;
         } else if (PyUnicode_CompareWithASCIIString(k, "stream") == 0) {
             if ((stream = PyObject_IsTrue(v)) < 0) return NULL;
+        } else if (PyUnicode_CompareWithASCIIString(k, "check_uris") == 0) {
+            if ((check_uris = PyObject_IsTrue(v)) < 0) return NULL;
         } else {
             PyErr_Format(PyExc_TypeError, "parse() got an unexpected keyword argument '%U'", k);
             return NULL;
         }
     }
     sd_parse_opts o;
-    if (opts_from(st, limits, rfc2543, stream, &o) < 0) return NULL;
+    if (opts_from(st, limits, rfc2543, stream, check_uris, &o) < 0) return NULL;
     PyObject *b = sdpy_as_bytes(data, "data");
     if (b == NULL) return NULL;
     PyObject *r = sdpy_parse_bytes(st, b, &o, 0, 0);
@@ -395,8 +398,11 @@ static PyObject *py_reason_phrase(PyObject *module, PyObject *arg)
 
 static PyMethodDef module_methods[] = {
     {"parse", (PyCFunction)(void (*)(void))py_parse, METH_FASTCALL | METH_KEYWORDS,
-     "parse(data, /, *, limits=None, rfc2543=False, stream=False) -> Request | Response\n\n"
-     "Parse one SIP message (bytes or str). Raises ParseError (LimitError past a limit)."},
+     "parse(data, /, *, limits=None, rfc2543=False, stream=False, check_uris=False) -> Request | Response\n\n"
+     "Parse one SIP message (bytes or str). Raises ParseError (LimitError past a limit).\n"
+     "rfc2543: accept requests without Max-Forwards. stream: Content-Length required.\n"
+     "check_uris: also parse the URIs in From, To, Contact, Route and Record-Route (else they\n"
+     "are parsed when read, e.g. msg.to.uri, and raise ParseError then)."},
     {"_set_logger", py_set_logger, METH_VARARGS, "Install the logging bridge (internal)."},
     {"_set_default_limits", py_set_default_limits, METH_O, "Set the default Limits (internal)."},
     {"_parse_uri", py_parse_uri, METH_O, "Parse a URI into its parts (internal)."},

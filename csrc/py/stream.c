@@ -17,10 +17,11 @@ typedef struct StreamObject {
 
 static PyObject *stream_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kws[] = {"limits", "rfc2543", NULL};
+    static char *kws[] = {"limits", "rfc2543", "check_uris", NULL};
     PyObject *limits = Py_None;
-    int rfc2543 = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$Op:StreamParser", kws, &limits, &rfc2543)) return NULL;
+    int rfc2543 = 0, check_uris = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$Opp:StreamParser", kws, &limits, &rfc2543, &check_uris))
+        return NULL;
     sdpy_state *st = sdpy_state_of_type(type);
     if (st == NULL) return NULL;
     StreamObject *self = (StreamObject *)type->tp_alloc(type, 0);
@@ -30,7 +31,7 @@ static PyObject *stream_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         Py_DECREF(self);
         return NULL;
     }
-    self->opts.flags |= SD_PARSE_STREAM | (rfc2543 ? SD_PARSE_RFC2543 : 0);
+    self->opts.flags |= SD_PARSE_STREAM | (rfc2543 ? SD_PARSE_RFC2543 : 0) | (check_uris ? SD_PARSE_CHECK_URIS : 0);
     return (PyObject *)self;
 }
 
@@ -158,7 +159,7 @@ static PyType_Slot stream_slots[] = {
     {Py_tp_methods, stream_methods},
     {Py_tp_getset, stream_getset},
     {Py_tp_repr, stream_repr},
-    {Py_tp_doc, "StreamParser(*, limits=None, rfc2543=False)\n\n"
+    {Py_tp_doc, "StreamParser(*, limits=None, rfc2543=False, check_uris=False)\n\n"
                 "Frame SIP messages on a stream transport: feed(data) bytes as they arrive, iterate for whole "
                 "messages. A message that fails to parse raises ParseError and is consumed; a framing error "
                 "(bad Content-Length, a limit) raises and leaves the parser broken until reset(). Error "

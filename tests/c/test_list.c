@@ -142,3 +142,22 @@ TEST(test_unfold)
     CHECK_EQ_INT(sd_unfold("a\0\r\n b", 6, out), 4);
     CHECK(memcmp(out, "a\0 b", 4) == 0);
 }
+
+/* Quoted strings, quoted-pairs and <...> that straddle 16-octet blocks,
+ * and ',' just before the end of the value. */
+TEST(test_list_long_items)
+{
+    char out[8][64];
+    CHECK_EQ_INT(split("\"a very long display, name\" <sip:x@example.com;a=b,c>, <sip:y>", out), 2);
+    CHECK(strcmp(out[0], "\"a very long display, name\" <sip:x@example.com;a=b,c>") == 0);
+    CHECK(strcmp(out[1], "<sip:y>") == 0);
+    CHECK_EQ_INT(split("\"0123456789abcd\\\"ef, gh\" <sip:a>,<sip:b>", out), 2);
+    CHECK(strcmp(out[0], "\"0123456789abcd\\\"ef, gh\" <sip:a>") == 0);
+    CHECK_EQ_INT(split("<sip:0123456789abcdef0123456789>,x", out), 2);
+    CHECK_EQ_INT(split("<sip:0123456789abcdef0123456789>,", out), -2);
+    CHECK_EQ_INT(split("<sip:0123456789abcdef0123456789", out), -1);
+    CHECK_EQ_INT(split("\"0123456789abcdef0123456789\\", out), -1);
+    CHECK_EQ_INT(split("\"0123456789abcdef0123456789\\\"", out), -1);
+    CHECK_EQ_INT(split("aaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbb,c", out), 3);
+    CHECK(strcmp(out[1], "bbbbbbbbbbbbbbbbbbbb") == 0);
+}

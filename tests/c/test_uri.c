@@ -582,3 +582,134 @@ TEST(test_param_find)
     CHECK_EQ_INT(val.off, 9);
     CHECK_SPAN(b, val, "2");
 }
+
+/* ---- reference models for the scanners' fast paths ---- */
+
+#include "msg/uri.h"
+
+/* The RFC 3261 25.1 rules, one octet at a time: the maximal run of
+ * alphanum / '-' / '.' must be an IPv4address or a hostname. */
+static int ref_ipv4(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        size_t s = i;
+        unsigned v = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - s < 3) v = v * 10 + (unsigned)(p[i++] - '0');
+        if (i == s || v > 255) return 0;
+        if (i < n && p[i] >= '0' && p[i] <= '9') return 0;
+    }
+    return i == n;
+}
+
+static size_t ref_host(const char *p, size_t n, uint8_t *type)
+{
+    size_t r = 0;
+    int alpha = 0;
+    while (r < n && SD_IS(p[r], SD_C_HOST)) {
+        if (SD_IS(p[r], SD_C_ALPHA) || p[r] == '-') alpha = 1;
+        r++;
+    }
+    if (r == 0) return 0;
+    if (!alpha) {
+        if (!ref_ipv4(p, r)) return 0;
+        *type = SD_HOST_IPV4;
+        return r;
+    }
+    size_t m = p[r - 1] == '.' ? r - 1 : r, label = 0;
+    for (size_t i = 0; i <= m; i++) {
+        if (i < m && p[i] != '.') continue;
+        if (i == label || p[label] == '-' || p[i - 1] == '-') return 0;
+        if (i == m && !SD_IS(p[label], SD_C_ALPHA)) return 0;
+        label = i + 1;
+    }
+    *type = SD_HOST_NAME;
+    return r;
+}
+
+static uint32_t t_rand(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+/* sd_host_scan and sd_ipv4_check against the models on generated strings of
+ * 1..40 octets (both sides of the 16-octet block path, blocks that end
+ * inside labels, on dots and on dashes), from exact-size heap copies. */
+TEST(test_host_scan_model)
+{
+    static const char alpha[] = "ab0919.-.-;:Z5";
+    uint32_t seed = 12345;
+    int mismatches = 0;
+    for (int k = 0; k < 200000 && mismatches < 5; k++) {
+        size_t n = 1 + t_rand(&seed) % 40;
+        char *b = malloc(n);
+        for (size_t i = 0; i < n; i++) b[i] = alpha[t_rand(&seed) % (sizeof alpha - 1)];
+        if (k % 4 == 0) /* mostly well-formed: labels of letters */
+            for (size_t i = 0; i < n; i++)
+                if (b[i] != '.' && t_rand(&seed) % 3) b[i] = (char)('a' + t_rand(&seed) % 26);
+        uint8_t t1 = 0, t2 = 0;
+        size_t a = sd_host_scan(b, n, &t1), r = ref_host(b, n, &t2);
+        if (a != r || (a && t1 != t2) || sd_ipv4_check(b, n) != ref_ipv4(b, n)) {
+            fprintf(stderr, "host model mismatch on '%.*s': %zu/%d vs %zu/%d\n", (int)n, b, a, t1, r, t2);
+            mismatches++;
+        }
+        free(b);
+    }
+    CHECK_EQ_INT(mismatches, 0);
+
+    /* the block path's edges: a dash or dot on either side of octet 16 */
+    sd_uri u;
+    static const char *const good[] = {
+        "sip:abcdefghijklmno.p.example.com;lr", "sip:abcdefghijklmnop.example.com",
+        "sip:abcdefghijklmn-o.example.com.", "sip:a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q",
+        "sip:192.168.100.200:5060;transport=tcp", "sip:pc33.atlanta.example.com"};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        sd_err rc = up(good[k], &u);
+        if (rc != SD_OK) fprintf(stderr, "rejected: %s\n", good[k]);
+        CHECK_EQ_INT(rc, SD_OK);
+    }
+    static const char *const bad[] = {
+        "sip:abcdefghijklmno-.example.com", "sip:abcdefghijklmnop.-example.com",
+        "sip:abcdefghijklmnop..example.com", "sip:abcdefghijklmnop.example.com.1x",
+        "sip:abcdefghijklmnop.example-", "sip:192.168.100.200.1:5060",
+        "sip:1.2.3.4.5.6.7.8.9.10.11", "sip:abcdefghijklmnop.example.com.."};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        sd_err rc = up(bad[k], &u);
+        if (rc != SD_EPARSE) fprintf(stderr, "accepted: %s\n", bad[k]);
+        CHECK_EQ_INT(rc, SD_EPARSE);
+    }
+}
+
+/* sd_find_from on every start and length against a plain loop: the
+ * overlapping last block must neither miss nor invent a match. */
+TEST(test_find_from_model)
+{
+    char buf[48];
+    uint32_t seed = 99;
+    int bad = 0;
+    for (int k = 0; k < 20000; k++) {
+        size_t n = t_rand(&seed) % 48;
+        for (size_t i = 0; i < n; i++) {
+            static const char set[] = "abc,<>\"\\ \t\x01\x7f\x80;?";
+            buf[i] = set[t_rand(&seed) % (sizeof set - 1)];
+        }
+        char *b = malloc(n ? n : 1);
+        memcpy(b, buf, n);
+        for (size_t i = 0; i <= n; i++) {
+            for (int ctl = 0; ctl < 2; ctl++) {
+                size_t want = i;
+                while (want < n && !(b[want] == ',' || b[want] == '"' || b[want] == '<' ||
+                                     (ctl && (unsigned char)b[want] <= 0x20)))
+                    want++;
+                if (sd_find_from(b, i, n, ',', '"', '<', ctl) != want) bad++;
+            }
+        }
+        free(b);
+    }
+    CHECK_EQ_INT(bad, 0);
+}

@@ -149,7 +149,8 @@ typedef struct sd_header {
 /* Parser options. */
 enum {
     SD_PARSE_STREAM = 1u << 0, /* stream framing: Content-Length required and exact */
-    SD_PARSE_RFC2543 = 1u << 1 /* relax RFC 3261 8.1.1 mandatory headers (RFC 2543 peers) */
+    SD_PARSE_RFC2543 = 1u << 1, /* relax RFC 3261 8.1.1 mandatory headers (RFC 2543 peers) */
+    SD_PARSE_CHECK_URIS = 1u << 2 /* also parse the URIs of From, To, Contact, Route, Record-Route */
 };
 
 typedef struct sd_parse_opts {
@@ -210,8 +211,11 @@ typedef struct sd_msg {
  * SD_PARSE_STREAM: Content-Length is required and the body is exactly that.
  *
  * Every header line is checked for the octets RFC 3261 25.1 forbids; the
- * start line, Call-ID, From, To, CSeq, Via, Max-Forwards, Content-Length,
- * Contact, Route and Record-Route are checked against their grammar.
+ * start line (Request-URI included), Call-ID, From, To, CSeq, Via,
+ * Max-Forwards, Content-Length, Contact, Route and Record-Route are checked
+ * against their grammar. The URIs inside the name-addr headers are located
+ * and their length limited; they are parsed (sd_uri_parse) only with
+ * SD_PARSE_CHECK_URIS, else on demand by whoever reads them.
  *
  * Returns SD_OK, SD_EPARSE or SD_ELIMIT (with err filled: reason and byte
  * offset into buf). On failure *out is unspecified. Never allocates.
