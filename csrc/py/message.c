@@ -27,8 +27,11 @@ PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *b, const sd_parse_opts *opt
     sd_error e;
     sd_err rc;
     if (len > SDPY_NOGIL_BYTES) {
+        /* the options may be module state: take a private copy before
+         * other threads can run */
+        sd_parse_opts local = *opts;
         Py_BEGIN_ALLOW_THREADS
-        rc = sd_msg_parse(buf, len, opts, &m, h, cap, &e);
+        rc = sd_msg_parse(buf, len, &local, &m, h, cap, &e);
         Py_END_ALLOW_THREADS
     } else {
         rc = sd_msg_parse(buf, len, opts, &m, h, cap, &e);
