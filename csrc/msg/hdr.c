@@ -7,20 +7,12 @@
 
 #include <string.h>
 
-#include "hdr_hash.h"
-
-typedef struct hdr_info {
-    char name[24];    /* canonical long form, NUL-padded: compared 8 octets a step */
-    uint8_t len;
-    char compact;     /* 0 when none */
-    uint8_t list;     /* comma-separated list values */
-    uint8_t single;   /* at most one value per message */
-} hdr_info;
+#include "hdr.h"
 
 #define H(n, c, l, s) {n, (uint8_t)(sizeof(n) - 1), c, l, s}
 
 /* Indexed by sd_hdr_id. Compact forms: IANA SIP parameters registry. */
-static const hdr_info hdr_table[SD_H__COUNT] = {
+const sd_hdr_info sd_hdr_table[SD_H__COUNT] = {
     [SD_H_OTHER] = {"", 0, 0, 0, 0},
     [SD_H_ACCEPT] = H("Accept", 0, 1, 0),
     [SD_H_ACCEPT_CONTACT] = H("Accept-Contact", 'a', 1, 0),
@@ -87,7 +79,7 @@ static const hdr_info hdr_table[SD_H__COUNT] = {
 };
 
 /* Compact letter -> id, for 'a'..'z'. */
-static const uint8_t compact_table[26] = {
+const uint8_t sd_hdr_compact_table[26] = {
     ['a' - 'a'] = SD_H_ACCEPT_CONTACT,  ['b' - 'a'] = SD_H_REFERRED_BY,
     ['c' - 'a'] = SD_H_CONTENT_TYPE,    ['d' - 'a'] = SD_H_REQUEST_DISPOSITION,
     ['e' - 'a'] = SD_H_CONTENT_ENCODING, ['f' - 'a'] = SD_H_FROM,
@@ -100,81 +92,29 @@ static const uint8_t compact_table[26] = {
     ['x' - 'a'] = SD_H_SESSION_EXPIRES, ['y' - 'a'] = SD_H_IDENTITY,
 };
 
-/* Case-insensitive compare of 8, 4 or 2 octets of a header name with a
- * known name (letters and '-' only, so OR-ing 0x20 into both is exact). */
-static inline int ieq8(const unsigned char *a, const unsigned char *b)
-{
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    return (x | 0x2020202020202020ull) == (y | 0x2020202020202020ull);
-}
-
-static inline int ieq4(const unsigned char *a, const unsigned char *b)
-{
-    uint32_t x, y;
-    memcpy(&x, a, 4);
-    memcpy(&y, b, 4);
-    return (x | 0x20202020u) == (y | 0x20202020u);
-}
-
-static inline int ieq2(const unsigned char *a, const unsigned char *b)
-{
-    uint16_t x, y;
-    memcpy(&x, a, 2);
-    memcpy(&y, b, 2);
-    return (uint16_t)(x | 0x2020u) == (uint16_t)(y | 0x2020u);
-}
-
 sd_hdr_id sd_hdr_lookup(const char *name, size_t len)
 {
-    if (len == 1) {
-        unsigned char c = sd_lower((unsigned char)name[0]);
-        if (c >= 'a' && c <= 'z') return (sd_hdr_id)compact_table[c - 'a'];
-        return SD_H_OTHER;
-    }
-    if (len < 2 || len > 19) return SD_H_OTHER;
-    /* Perfect hash on (length, first, middle, last octet); one full compare.
-     * Known names hold only letters and '-', so OR-ing 0x20 into both sides
-     * is an exact case-insensitive compare: no other octet of a header name
-     * (a token) turns into a letter or '-' that way. */
-    const unsigned char *u = (const unsigned char *)name;
-    uint32_t key = (uint32_t)len | (uint32_t)(u[0] | 0x20) << 8 | (uint32_t)(u[len / 2] | 0x20) << 16 |
-                   (uint32_t)(u[len - 1] | 0x20) << 24;
-    unsigned id = hdr_hash_slot[(uint32_t)(key * SD_HDR_HASH_K) >> 24];
-    if (id == 0 || hdr_table[id].len != len) return SD_H_OTHER;
-    const unsigned char *t = (const unsigned char *)hdr_table[id].name;
-    /* Overlapping word compares cover every octet without a byte loop. */
-    if (len >= 8) {
-        for (size_t i = 0; i + 8 <= len; i += 8)
-            if (ieq8(u + i, t + i) == 0) return SD_H_OTHER;
-        if (ieq8(u + len - 8, t + len - 8) == 0) return SD_H_OTHER;
-    } else if (len >= 4) {
-        if (ieq4(u, t) == 0 || ieq4(u + len - 4, t + len - 4) == 0) return SD_H_OTHER;
-    } else {
-        if (ieq2(u, t) == 0 || ieq2(u + len - 2, t + len - 2) == 0) return SD_H_OTHER;
-    }
-    return (sd_hdr_id)id;
+    return sd_hdr_lookup_inline(name, len);
 }
 
 const char *sd_hdr_name(sd_hdr_id id)
 {
-    return ((unsigned)id < SD_H__COUNT && id != SD_H_OTHER) ? hdr_table[id].name : NULL;
+    return ((unsigned)id < SD_H__COUNT && id != SD_H_OTHER) ? sd_hdr_table[id].name : NULL;
 }
 
 char sd_hdr_compact(sd_hdr_id id)
 {
-    return ((unsigned)id < SD_H__COUNT) ? hdr_table[id].compact : 0;
+    return ((unsigned)id < SD_H__COUNT) ? sd_hdr_table[id].compact : 0;
 }
 
 int sd_hdr_is_list(sd_hdr_id id)
 {
-    return ((unsigned)id < SD_H__COUNT) ? hdr_table[id].list : 0;
+    return ((unsigned)id < SD_H__COUNT) ? sd_hdr_table[id].list : 0;
 }
 
 int sd_hdr_is_single(sd_hdr_id id)
 {
-    return ((unsigned)id < SD_H__COUNT) ? hdr_table[id].single : 0;
+    return ((unsigned)id < SD_H__COUNT) ? sd_hdr_table[id].single : 0;
 }
 
 sd_method sd_method_lookup(const char *p, size_t len)

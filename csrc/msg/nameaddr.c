@@ -31,16 +31,27 @@ static inline int uri_shape_ok(const char *p, size_t n)
 }
 
 /* Header parameters from p[i] == ';' to n: validated with the generic
- * iterator; out->params gets the list without the first ';' and its LWS. */
-static sd_err params_check(const char *base, size_t o, const char *p, size_t i, size_t n,
-                           sd_nameaddr *out, sd_error *err)
+ * iterator; out->params gets the list without the first ';' and its LWS.
+ * With `tag`, the value of the first "tag" parameter (any case) goes to
+ * *tag and *has_tag is set (a bare "tag" gives an empty span at its end),
+ * as sd_param_find would find it. */
+static inline sd_err params_check(const char *base, size_t o, const char *p, size_t i, size_t n,
+                                  sd_nameaddr *out, sd_span *tag, int *has_tag, sd_error *err)
 {
     sd_span ps = mkspan(o + i, n - i), nm, val;
     uint32_t pos = 0;
     int kind, r;
     size_t bad = 0;
-    while ((r = sd_gparam_step(base, ps, &pos, &nm, &val, &kind, &bad)) == 1)
-        ;
+    while ((r = sd_gparam_step(base, ps, &pos, &nm, &val, &kind, &bad)) == 1) {
+        if (tag != NULL && nm.len == 3 && !*has_tag) {
+            const unsigned char *b = (const unsigned char *)base + nm.off;
+            /* OR-ing 0x20 maps only 'T'/'t', 'A'/'a', 'G'/'g' onto t, a, g */
+            if ((b[0] | 0x20) == 't' && (b[1] | 0x20) == 'a' && (b[2] | 0x20) == 'g') {
+                *tag = val;
+                *has_tag = 1;
+            }
+        }
+    }
     if (r < 0) return sd_error_set(err, SD_EPARSE, bad, "name-addr: malformed header parameter");
     size_t s = i + 1;
     while (s < n && SD_IS(p[s], SD_C_LWS)) s++;
@@ -48,8 +59,10 @@ static sd_err params_check(const char *base, size_t o, const char *p, size_t i, 
     return SD_OK;
 }
 
-sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
-                         sd_error *err)
+/* sd_nameaddr_parse, with the "tag" parameter found on the way when `tag`
+ * is not NULL (*has_tag is then 0 or 1). */
+static inline sd_err nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
+                                    sd_span *tag, int *has_tag, sd_error *err)
 {
     memset(out, 0, sizeof *out);
     if ((uint64_t)v.off + v.len > UINT32_MAX)
@@ -132,5 +145,18 @@ sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameadd
     while (i < e && SD_IS(p[i], SD_C_LWS)) i++;
     if (i == e) return SD_OK;
     if (p[i] != ';') return sd_error_set(err, SD_EPARSE, o + i, "name-addr: unexpected character after URI");
-    return params_check(base, o, p, i, e, out, err);
+    return params_check(base, o, p, i, e, out, tag, has_tag, err);
+}
+
+sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
+                         sd_error *err)
+{
+    return nameaddr_parse(base, v, allow_star, out, NULL, NULL, err);
+}
+
+sd_err sd_nameaddr_parse_tag(const char *base, sd_span v, sd_nameaddr *out, sd_span *tag,
+                             int *has_tag, sd_error *err)
+{
+    *has_tag = 0;
+    return nameaddr_parse(base, v, 0, out, tag, has_tag, err);
 }

@@ -11,6 +11,8 @@
  */
 #include "sipdialog/msg.h"
 #include "base/chars.h"
+#include "hdr.h"
+#include "uri.h"
 
 #include <string.h>
 
@@ -25,25 +27,39 @@ void sd_parse_opts_default(sd_parse_opts *o)
     o->log = NULL;
 }
 
-/* First octet in [p, end) that is a CTL other than HT (so CR, LF, NUL, DEL
- * and friends), or end. */
+/* First octet in [p, end) that is a CTL (HT included, so CR, LF, NUL, DEL
+ * and friends), or end. HT is allowed in header lines; callers step over
+ * it (it is rare, so the vector test stays short). */
 static inline const char *scan_ctl(const char *p, const char *end)
 {
 #if defined(__SSE2__)
-    const __m128i k20 = _mm_set1_epi8(0x20);
-    const __m128i k09 = _mm_set1_epi8(0x09);
+    const __m128i k1f = _mm_set1_epi8(0x1f);
     const __m128i k7f = _mm_set1_epi8(0x7f);
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i ge = _mm_cmpeq_epi8(_mm_max_epu8(x, k20), x); /* x >= 0x20 */
-        __m128i ok = _mm_or_si128(ge, _mm_cmpeq_epi8(x, k09));
-        unsigned m = ((unsigned)~_mm_movemask_epi8(ok) | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, k7f))) &
-                     0xffffu;
-        if (m) return p + __builtin_ctz(m);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, k1f), x), _mm_cmpeq_epi8(x, k7f));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits) return p + __builtin_ctz(bits);
         p += 16;
     }
 #endif
-    while (p < end && !SD_IS(*p, SD_C_CTL)) p++;
+    while (p < end && !SD_IS(*p, SD_C_CTL) && *p != '\t') p++;
+    return p;
+}
+
+/* First ':' in [p, end), or end. */
+static inline const char *find_colon(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i kc = _mm_set1_epi8(':');
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, kc));
+        if (bits) return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != ':') p++;
     return p;
 }
 
@@ -87,7 +103,9 @@ static int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
 
 static inline int is_lws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    /* SP, HT, CR, LF: one compare and a bit test */
+    unsigned char u = (unsigned char)c;
+    return u <= ' ' && ((0x100002600ull >> u) & 1);
 }
 
 /* Parser state shared by the per-header checks. */
@@ -129,7 +147,7 @@ static sd_err check_call_id(pstate *st, sd_span v)
 
 /* The URI of a name-addr: always within max_uri; parsed with
  * SD_PARSE_CHECK_URIS. */
-static sd_err check_uri(pstate *st, sd_span u)
+static inline sd_err check_uri(pstate *st, sd_span u)
 {
     if (st->o->flags & SD_PARSE_CHECK_URIS) {
         sd_uri parsed;
@@ -146,13 +164,12 @@ static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *ta
 {
     const char *buf = st->buf;
     sd_nameaddr na;
-    sd_err rc = sd_nameaddr_parse(buf, v, 0, &na, st->err);
+    sd_span tv = {0, 0};
+    int f = 0;
+    sd_err rc = sd_nameaddr_parse_tag(buf, v, &na, &tv, &f, st->err);
     if (rc != SD_OK) return with_header(st->err, rc, what);
     rc = check_uri(st, na.uri);
     if (rc != SD_OK) return with_header(st->err, rc, what);
-    sd_span tv;
-    int f = sd_param_find(buf, na.params, 0, "tag", 3, &tv);
-    if (f < 0) return sd_error_set(st->err, SD_EPARSE, na.params.off, "malformed %s parameters", what);
     if (f == 0) {
         *has_tag = 0;
         tag->off = 0;
@@ -201,8 +218,19 @@ static sd_err check_nameaddr_list(pstate *st, sd_span v, int allow_star, const c
     uint32_t pos = 0;
     sd_span item;
     int r, n = 0;
+    sd_nameaddr na;
+    /* The usual value is one element: when v as a whole is a valid
+     * element, the list split would give v itself (a ',' outside <>, a
+     * quoted-string or an angle-bracketed URI makes the element invalid)
+     * unless an addr-spec URI holds a '"', which the split would take for
+     * a quoted-string. v is trimmed of LWS. */
+    if (sd_nameaddr_parse(buf, v, allow_star, &na, NULL) == SD_OK &&
+        (na.has_brackets || na.is_star || memchr(buf + na.uri.off, '"', na.uri.len) == NULL)) {
+        sd_err rc;
+        if (!na.is_star && (rc = check_uri(st, na.uri)) != SD_OK) return with_header(st->err, rc, what);
+        return SD_OK;
+    }
     while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
-        sd_nameaddr na;
         sd_err rc = sd_nameaddr_parse(buf, item, allow_star, &na, st->err);
         if (rc != SD_OK) return with_header(st->err, rc, what);
         if (na.is_star && (n > 0 || pos < v.len))
@@ -222,8 +250,16 @@ static sd_err check_via(pstate *st, sd_span v)
     uint32_t pos = 0;
     sd_span item;
     int r, n = 0;
+    sd_via via;
+    /* the usual value, one entry of the common shape, needs no list split
+     * (v is trimmed of LWS) */
+    if (v.len > 0 && sd_via_parse_fast(buf, v, &via)) {
+        if (++st->m->via_count > st->o->limits.max_via)
+            return sd_error_set(st->err, SD_ELIMIT, v.off, "more than %u Via entries", st->o->limits.max_via);
+        if (st->m->via_count == 1 && via.has_branch) st->m->via_branch = via.branch;
+        return SD_OK;
+    }
     while ((r = sd_list_next(buf, v, &pos, &item)) == 1) {
-        sd_via via;
         sd_err rc = sd_via_parse(buf, item, &via, st->err);
         if (rc != SD_OK) return rc; /* its reasons already name the Via */
         if (++st->m->via_count > st->o->limits.max_via)
@@ -365,6 +401,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
 
     /* start line */
     const char *c = scan_ctl(p, hend);
+    while (c < hend && *c == '\t') c = scan_ctl(c + 1, hend);
     if (c == hend) {
         if (hend < end) return sd_error_set(err, SD_ELIMIT, OFF(hend), "start line exceeds the message limit of %u", lim->max_message);
         return sd_error_set(err, SD_EPARSE, OFF(c), "start line not terminated by CRLF");
@@ -380,6 +417,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
 
     /* header lines */
     uint32_t n = 0;
+    size_t max_hdrs = lim->max_headers < cap ? lim->max_headers : cap;
     const char *body;
     for (;;) {
         if (p >= hend || (hend - p == 1 && *p == '\r')) {
@@ -416,6 +454,10 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                 p = c + 2;
                 break;
             }
+            if (*c == '\t') {
+                e = c + 1;
+                continue;
+            }
             if (*c == '\n') return sd_error_set(err, SD_EPARSE, OFF(c), "LF not preceded by CR");
             if (!in_quoted_pair(line, c))
                 return sd_error_set(err, SD_EPARSE, OFF(c), "control octet 0x%02x in header line", (unsigned char)*c);
@@ -424,26 +466,32 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
         if ((size_t)(line_end - line) > lim->max_header_line)
             return sd_error_set(err, SD_ELIMIT, OFF(line) + lim->max_header_line,
                                 "header line exceeds the line limit of %u", lim->max_header_line);
-        /* name */
-        const char *q = line + sd_span_class(line, (size_t)(line_end - line), SD_C_TOKEN);
-        if (q == line) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without a name");
-        const char *name_end = q;
-        while (q < line_end && (*q == ' ' || *q == '\t')) q++;
-        if (q == line_end || *q != ':') {
-            if (q == line_end) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without ':'");
-            return sd_error_set(err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in header name", (unsigned char)*q);
+        /* name: a known name ends at the ':' (less SP/HT before it) and
+         * needs no token scan, its octets being letters and '-' */
+        const char *colon = find_colon(line, line_end), *name_end = colon;
+        while (name_end > line && (name_end[-1] == ' ' || name_end[-1] == '\t')) name_end--;
+        sd_hdr_id id = colon < line_end ? sd_hdr_lookup_inline(line, (size_t)(name_end - line)) : SD_H_OTHER;
+        const char *q = colon;
+        if (id == SD_H_OTHER) {
+            q = line + sd_span_class(line, (size_t)(line_end - line), SD_C_TOKEN);
+            if (q == line) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without a name");
+            name_end = q;
+            while (q < line_end && (*q == ' ' || *q == '\t')) q++;
+            if (q == line_end || *q != ':') {
+                if (q == line_end) return sd_error_set(err, SD_EPARSE, OFF(q), "header line without ':'");
+                return sd_error_set(err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in header name", (unsigned char)*q);
+            }
         }
         q++;
         while (q < line_end && is_lws(*q)) q++;
         const char *ve = line_end;
         while (ve > q && is_lws(ve[-1])) ve--;
-        if (n >= lim->max_headers || n >= cap)
-            return sd_error_set(err, SD_ELIMIT, OFF(line), "more than %u header fields",
-                                (unsigned)(lim->max_headers < cap ? lim->max_headers : cap));
+        if (n >= max_hdrs)
+            return sd_error_set(err, SD_ELIMIT, OFF(line), "more than %u header fields", (unsigned)max_hdrs);
         sd_header *h = &hdrs[n];
         h->name = SPAN(line, name_end);
         h->value = SPAN(q, ve);
-        h->id = (uint16_t)sd_hdr_lookup(line, (size_t)(name_end - line));
+        h->id = (uint16_t)id;
         h->flags = flags;
         h->_pad = 0;
         if (h->id != SD_H_OTHER) {
@@ -452,7 +500,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                 out->first[h->id] = (int16_t)n;
                 rc = check_header(&st, h);
                 if (rc != SD_OK) return rc;
-            } else if (sd_hdr_is_single((sd_hdr_id)h->id)) {
+            } else if (sd_hdr_table[h->id].single) {
                 if (!span_eq(buf, hdrs[f].value, h->value))
                     return sd_error_set(err, SD_EPARSE, OFF(line), "%s appears twice with different values",
                                         sd_hdr_name((sd_hdr_id)h->id));

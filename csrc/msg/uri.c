@@ -222,6 +222,49 @@ static size_t hostname_scan16(const char *p, size_t n, uint8_t *type)
     *type = SD_HOST_NAME;
     return len;
 }
+
+/* Bit masks (one bit per octet of p[0..16)) of the hostname octets
+ * (alphanum / '-' / '.'), dots, dashes and letters. */
+static inline void host_masks16(const char *p, unsigned *host, unsigned *dot, unsigned *dash, unsigned *alpha)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i d = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
+    __m128i h = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+    __m128i a = in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
+    __m128i all = _mm_or_si128(_mm_or_si128(a, in_range16(x, '0', '9')), _mm_or_si128(d, h));
+    *host = (unsigned)_mm_movemask_epi8(all);
+    *dot = (unsigned)_mm_movemask_epi8(d);
+    *dash = (unsigned)_mm_movemask_epi8(h);
+    *alpha = (unsigned)_mm_movemask_epi8(a);
+}
+
+/*
+ * The hostname branch of sd_host_scan when p[0..32) is readable and the
+ * hostname is shorter than 32 octets: all label rules checked on 32-bit
+ * masks at once. Returns the length, 0 when the run is not a hostname, or
+ * 32 when the run reaches p[31] (the caller then reads it otherwise).
+ */
+static inline size_t hostname_scan32(const char *p, uint8_t *type)
+{
+    unsigned h0, d0, s0, a0, h1, d1, s1, a1;
+    host_masks16(p, &h0, &d0, &s0, &a0);
+    host_masks16(p + 16, &h1, &d1, &s1, &a1);
+    uint32_t stop = ~(h0 | h1 << 16);
+    if (stop == 0) return 32;
+    unsigned run = (unsigned)__builtin_ctz(stop);
+    uint32_t in = ((uint32_t)1 << run) - 1;
+    uint32_t d = (d0 | d1 << 16) & in, h = (s0 | s1 << 16) & in, a = a0 | a1 << 16;
+    /* a label starts at 0 and after each dot: neither a dot (empty label)
+     * nor a dash there, no dash before a dot or at the end */
+    uint32_t start = (d << 1) | 1;
+    if (run == 0 || (start & (d | h)) || (d & (h << 1)) || ((h >> (run - 1)) & 1)) return 0;
+    /* toplabel: after the last dot but a trailing one, starts with ALPHA */
+    uint32_t dt = d & ~((uint32_t)1 << (run - 1));
+    unsigned top = dt ? 32 - (unsigned)__builtin_clz(dt) : 0;
+    if (!((a >> top) & 1)) return 0;
+    *type = SD_HOST_NAME;
+    return run;
+}
 #endif
 
 /*
@@ -255,6 +298,10 @@ size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
         }
     }
 #if defined(__SSE2__)
+    if (n >= 32) {
+        size_t r = hostname_scan32(p, type);
+        if (r < 32) return r;
+    }
     if (n >= 16) return hostname_scan16(p, n, type);
 #endif
     size_t i = 0, top = 0;

@@ -9,6 +9,7 @@
 #define SD_MSG_URI_H
 
 #include "sipdialog/base.h"
+#include "sipdialog/msg.h"
 #include "base/chars.h"
 
 #include <stddef.h>
@@ -75,6 +76,25 @@ static inline size_t sd_lws_skip(const char *p, size_t i, size_t n)
     while (i < n && SD_IS(p[i], SD_C_LWS)) i++;
     return i;
 }
+
+/*
+ * sd_via_parse for the common shape only ("SIP/2.0/" transport SP host
+ * [":" port] *(";" name ["=" token]) without other LWS, quoted-strings or
+ * IPv6 values); v must neither start nor end with LWS. Returns 1 with *out
+ * filled as sd_via_parse would fill it, else 0 (*out undefined; nothing is
+ * reported: run sd_via_parse for the verdict). An entry it accepts holds
+ * no ',', '"' or '<', so as a Via header value it is the one list element.
+ */
+int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
+
+/*
+ * sd_nameaddr_parse (no '*') that also finds the "tag" parameter while it
+ * validates the parameters: on SD_OK, *has_tag is 1 and *tag is what
+ * sd_param_find(base, out->params, 0, "tag", 3, tag) would return, or
+ * *has_tag is 0 when there is none.
+ */
+sd_err sd_nameaddr_parse_tag(const char *base, sd_span v, sd_nameaddr *out, sd_span *tag,
+                             int *has_tag, sd_error *err);
 
 /* Value kinds reported by sd_gparam_step. */
 enum {

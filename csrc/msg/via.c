@@ -109,6 +109,78 @@ static const char *via_param(const char *base, sd_span nm, sd_span val, int kind
     return NULL;
 }
 
+/*
+ * The common shape in one pass: "SIP/2.0/" transport SP host [ ":" port ]
+ * *( ";" name [ "=" token ] ), with no other LWS, no quoted-string and no
+ * IPv6 value. p[0..n) (at offset o of base) must neither start nor end
+ * with LWS. Returns 1 with *out filled exactly as sd_via_parse fills it,
+ * or 0 when the entry has another shape or is malformed (the general
+ * parser then reads it again and reports what is wrong).
+ */
+static inline int via_fast(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+{
+    uint64_t w, sip;
+    if (n < 12) return 0;
+    memcpy(&w, p, 8);
+    memcpy(&sip, "SIP/2.0/", 8);
+    if (w != sip) return 0;
+    memset(out, 0, sizeof *out);
+    out->port = -1;
+    out->ttl = -1;
+    out->rport = -1;
+    out->protocol = mkspan(o, 3);
+    out->version = mkspan(o + 4, 3);
+    size_t i = 8 + sd_span_class(p + 8, n - 8, SD_C_TOKEN);
+    if (i == 8 || i + 1 >= n || p[i] != ' ' || SD_IS(p[i + 1], SD_C_LWS)) return 0;
+    out->transport = mkspan(o + 8, i - 8);
+    i++;
+    uint8_t htype;
+    size_t hl = sd_host_scan(p + i, n - i, &htype);
+    if (hl == 0) return 0;
+    out->host = mkspan(o + i, hl);
+    i += hl;
+    if (i < n && p[i] == ':') {
+        unsigned d, port = 0;
+        size_t s = ++i;
+        while (i < n && (d = (unsigned)(unsigned char)p[i] - '0') < 10) {
+            port = port * 10 + d;
+            if (port > 65535) return 0;
+            i++;
+        }
+        if (i == s) return 0;
+        out->port = (int32_t)port;
+    }
+    if (i == n) {
+        out->params = mkspan(o + n, 0);
+        return 1;
+    }
+    if (p[i] != ';' || i + 1 == n || SD_IS(p[i + 1], SD_C_LWS)) return 0;
+    out->params = mkspan(o + i + 1, n - i - 1);
+    for (;;) {
+        /* p[i] == ';' */
+        size_t ns = i + 1, ne = ns + sd_span_class(p + ns, n - ns, SD_C_TOKEN);
+        if (ne == ns) return 0;
+        sd_span nm = mkspan(o + ns, ne - ns), val = mkspan(o + ne, 0);
+        int kind = SD_GV_NONE;
+        i = ne;
+        if (i < n && p[i] == '=') {
+            size_t vs = i + 1;
+            i = vs + sd_span_class(p + vs, n - vs, SD_C_TOKEN);
+            if (i == vs || (i < n && p[i] == ':')) return 0; /* empty, quoted, IPv6 or LWS */
+            val = mkspan(o + vs, i - vs);
+            kind = SD_GV_TOKEN;
+        }
+        if (via_param(base, nm, val, kind, out) != NULL) return 0;
+        if (i == n) return 1;
+        if (p[i] != ';') return 0;
+    }
+}
+
+int sd_via_parse_fast(const char *base, sd_span v, sd_via *out)
+{
+    return via_fast(base, v.off, base + v.off, v.len, out);
+}
+
 sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -120,6 +192,11 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
     const char *p = base + v.off;
     size_t o = v.off, e = v.len, i = skip_lws(p, 0, v.len), s;
     while (e > i && SD_IS(p[e - 1], SD_C_LWS)) e--;
+    if (via_fast(base, o + i, p + i, e - i, out)) return SD_OK;
+    memset(out, 0, sizeof *out);
+    out->port = -1;
+    out->ttl = -1;
+    out->rport = -1;
 
     /* sent-protocol: three tokens separated by SLASH; "SIP/2.0/" (the
      * only protocol in use) is matched in one compare */
