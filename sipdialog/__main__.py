@@ -46,6 +46,7 @@ def cmd_parse(args) -> int:
     data = _read(args.file)
     try:
         msg = sipdialog.parse(data, rfc2543=args.rfc2543)
+        d = describe(msg)  # parses the URIs of From, To and the Vias too
     except sipdialog.ParseError as e:
         if args.json:
             json.dump({"error": type(e).__name__, "reason": e.reason, "offset": e.offset}, sys.stdout)
@@ -54,7 +55,7 @@ def cmd_parse(args) -> int:
             sys.stdout.write("malformed message: %s (at byte %s)\n" % (e.reason, e.offset))
         return 1
     if args.json:
-        json.dump(describe(msg), sys.stdout, indent=2)
+        json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _print_message(msg, sys.stdout)

@@ -18,8 +18,11 @@ PyObject *sdpy_parse_bytes(sdpy_state *st, PyObject *b, const sd_parse_opts *opt
     sd_header stackh[SDPY_STACK_HDRS];
     sd_header *h = stackh;
     size_t cap = SDPY_STACK_HDRS;
-    if (opts->limits.max_headers > SDPY_STACK_HDRS) {
-        cap = opts->limits.max_headers;
+    /* a header line takes at least 4 octets ("a:" CRLF): no message can
+     * have more headers than that, whatever max_headers says */
+    size_t need = opts->limits.max_headers < len / 4 + 1 ? opts->limits.max_headers : len / 4 + 1;
+    if (need > SDPY_STACK_HDRS) {
+        cap = need;
         h = PyMem_Malloc(cap * sizeof *h);
         if (h == NULL) return PyErr_NoMemory();
     }
@@ -247,8 +250,16 @@ static int append_values(MessageObject *self, const sd_header *h, int split, PyO
 static PyObject *collect(MessageObject *self, PyObject *name, int split, int first_only)
 {
     Py_ssize_t n;
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "header names are str, not %.100s", Py_TYPE(name)->tp_name);
+        return NULL;
+    }
     const char *s = PyUnicode_AsUTF8AndSize(name, &n);
-    if (s == NULL) return NULL;
+    if (s == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+        PyErr_Clear(); /* not encodable: no header can have that name */
+        return PyList_New(0);
+    }
     PyObject *lst = PyList_New(0);
     if (lst == NULL) return NULL;
     sd_hdr_id id = sd_hdr_lookup(s, (size_t)n);
@@ -278,7 +289,16 @@ static PyObject *msg_get_first(MessageObject *self, PyObject *name)
 {
     PyObject *lst = collect(self, name, 1, 1);
     if (lst == NULL) return NULL;
-    PyObject *r = PyList_GET_SIZE(lst) ? Py_NewRef(PyList_GET_ITEM(lst, 0)) : Py_NewRef(Py_None);
+    PyObject *r;
+    if (PyList_GET_SIZE(lst)) {
+        r = Py_NewRef(PyList_GET_ITEM(lst, 0));
+    } else {
+        /* a list header present with an empty value ("Supported:") */
+        Py_DECREF(lst);
+        lst = collect(self, name, 0, 1);
+        if (lst == NULL) return NULL;
+        r = PyList_GET_SIZE(lst) ? Py_NewRef(PyList_GET_ITEM(lst, 0)) : Py_NewRef(Py_None);
+    }
     Py_DECREF(lst);
     return r;
 }
@@ -323,7 +343,7 @@ static int collect_pairs(PyObject *headers, PyObject *out)
             Py_DECREF(it);
             return -1;
         }
-        PyObject *vs = PyUnicode_Check(val) || PyBytes_Check(val) ? Py_NewRef(val) : PyObject_Str(val);
+        PyObject *vs = PyUnicode_Check(val) || PyObject_CheckBuffer(val) ? Py_NewRef(val) : PyObject_Str(val);
         PyObject *nb = PyUnicode_AsEncodedString(nm, "utf-8", "surrogateescape");
         PyObject *vb = vs ? sdpy_as_bytes(vs, "header value") : NULL;
         Py_XDECREF(vs);
@@ -342,10 +362,23 @@ static int collect_pairs(PyObject *headers, PyObject *out)
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* Turn a pending UnicodeEncodeError (a str with lone surrogates) into
+ * ValidationError; other exceptions stay. Returns -1 for chaining. */
+static int encode_error_to_validation(sdpy_state *st)
+{
+    if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        PyErr_Clear();
+        sd_error e;
+        sd_error_set(&e, SD_EVALID, SIZE_MAX, "value is not encodable as UTF-8 (lone surrogate)");
+        sdpy_raise(st, &e, 1);
+    }
+    return -1;
+}
+
 /* Serialize from parts and parse the result: every value passes the
  * serializer's checks and the parser's grammar checks. */
 static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, sd_str reason, PyObject *pairs,
-                       PyObject *body)
+                       PyObject *body, int strict_uris)
 {
     Py_ssize_t n = PyList_GET_SIZE(pairs);
     sd_str *names = PyMem_Calloc((size_t)n + 1, sizeof *names);
@@ -374,8 +407,8 @@ static PyObject *build(sdpy_state *st, sd_str method, sd_str ruri, int status, s
     }
     PyObject *b = PyBytes_FromStringAndSize(out.p, (Py_ssize_t)out.len);
     if (b == NULL) goto done;
-    sd_parse_opts o = st->opts; /* what we build must pass the strict checks */
-    o.flags |= SD_PARSE_CHECK_URIS;
+    sd_parse_opts o = st->opts;
+    if (strict_uris) o.flags |= SD_PARSE_CHECK_URIS; /* new messages: every URI must parse */
     r = sdpy_parse_bytes(st, b, &o, 1, 0);
     Py_DECREF(b);
 done:
@@ -407,10 +440,16 @@ static PyObject *request_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     sd_str ms, us;
     PyObject *us_obj = PyUnicode_Check(uri) || PyBytes_Check(uri) ? Py_NewRef(uri) : PyObject_Str(uri);
     if (us_obj == NULL) return NULL;
-    if (str_arg(method, &mb, &ms, "method") < 0 || str_arg(us_obj, &ub, &us, "uri") < 0) goto done;
+    if (str_arg(method, &mb, &ms, "method") < 0 || str_arg(us_obj, &ub, &us, "uri") < 0) {
+        encode_error_to_validation(st);
+        goto done;
+    }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
-    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) goto done;
-    r = build(st, ms, us, 0, (sd_str){NULL, 0}, pairs, bb);
+    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) {
+        encode_error_to_validation(st);
+        goto done;
+    }
+    r = build(st, ms, us, 0, (sd_str){NULL, 0}, pairs, bb, 1);
 done:
     Py_DECREF(us_obj);
     Py_XDECREF(mb);
@@ -435,6 +474,7 @@ static PyObject *response_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         const char *d = sd_reason_phrase(status);
         rs = (sd_str){d, strlen(d)};
     } else if (str_arg(reason, &rb, &rs, "reason") < 0) {
+        encode_error_to_validation(st);
         return NULL;
     }
     if (status < 100 || status > 699) {
@@ -444,8 +484,11 @@ static PyObject *response_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
-    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) goto done;
-    r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb);
+    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) {
+        encode_error_to_validation(st);
+        goto done;
+    }
+    r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb, 1);
 done:
     Py_XDECREF(rb);
     Py_XDECREF(bb);
@@ -493,14 +536,30 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
         sd_error_set(&e, SD_EVALID, 0, "status code %d outside 100..699", status);
         return sdpy_raise(st, &e, 1);
     }
+    if (self->m.method_id == SD_M_ACK) {
+        sd_error_set(&e, SD_EVALID, SIZE_MAX, "an ACK is never answered (RFC 3261 17.1.1.3)");
+        return sdpy_raise(st, &e, 1);
+    }
     PyObject *pairs = PyList_New(0), *rb = NULL, *bb = NULL, *tb = NULL, *r = NULL;
     if (pairs == NULL) return NULL;
     const char *buf = BUF(self);
-    char sfx[300];
+    const char *sfx = NULL;
     size_t slen = 0;
     if (to_tag != Py_None && !PyUnicode_Check(to_tag)) {
         PyErr_Format(PyExc_TypeError, "to_tag must be str or None, not %.100s", Py_TYPE(to_tag)->tp_name);
         goto done;
+    }
+    if (to_tag == Py_None && !self->m.has_to_tag && status > 100) {
+        /* RFC 3261 8.2.6.2: a response other than 100 carries a To tag; make
+         * one as a UAS does (128 random bits, hex) */
+        PyObject *os = PyImport_ImportModule("os");
+        PyObject *rnd = os ? PyObject_CallMethod(os, "urandom", "i", 16) : NULL;
+        Py_XDECREF(os);
+        PyObject *hex = rnd ? PyObject_CallMethod(rnd, "hex", NULL) : NULL;
+        Py_XDECREF(rnd);
+        if (hex == NULL) goto done;
+        tb = hex; /* keeps the generated tag alive; released at done */
+        to_tag = hex;
     }
     if (to_tag != Py_None) {
         Py_ssize_t tl;
@@ -519,13 +578,17 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
         }
         if (self->m.has_to_tag) {
             if (self->m.to_tag.len != (uint32_t)tl || memcmp(buf + self->m.to_tag.off, t, (size_t)tl) != 0) {
-                sd_error_set(&e, SD_EVALID, 0, "the request already has To tag '%.*s' (RFC 3261 8.2.6.2)",
+                sd_error_set(&e, SD_EVALID, SIZE_MAX, "the request already has To tag '%.*s' (RFC 3261 8.2.6.2)",
                              (int)(self->m.to_tag.len > 64 ? 64 : self->m.to_tag.len), buf + self->m.to_tag.off);
                 sdpy_raise(st, &e, 1);
                 goto done;
             }
         } else {
-            slen = (size_t)snprintf(sfx, sizeof sfx, ";tag=%s", t);
+            PyObject *suffix = PyBytes_FromFormat(";tag=%s", t);
+            if (suffix == NULL) goto done;
+            Py_XSETREF(tb, suffix);
+            sfx = PyBytes_AS_STRING(suffix);
+            slen = (size_t)PyBytes_GET_SIZE(suffix);
         }
     }
     for (int i = -1; (i = sd_msg_next(&self->m, SD_H_VIA, i)) >= 0;)
@@ -538,17 +601,21 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
     if (status == 100 && self->m.first[SD_H_TIMESTAMP] >= 0 &&
         copy_header(self, self->m.first[SD_H_TIMESTAMP], pairs, NULL, 0) < 0)
         goto done;
-    if (collect_pairs(headers, pairs) < 0) goto done;
+    if (collect_pairs(headers, pairs) < 0) {
+        encode_error_to_validation(st);
+        goto done;
+    }
     sd_str rs;
     if (reason == Py_None) {
         const char *d = sd_reason_phrase(status);
         rs = (sd_str){d, strlen(d)};
     } else if (str_arg(reason, &rb, &rs, "reason") < 0) {
+        encode_error_to_validation(st);
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
     if (bb == NULL) goto done;
-    r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb);
+    r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb, 0);
 done:
     Py_XDECREF(tb);
     Py_XDECREF(rb);
@@ -565,10 +632,12 @@ static int value_eq(MessageObject *a, const sd_header *ha, MessageObject *b, con
     if (!((ha->flags | hb->flags) & SD_HF_FOLDED))
         return ha->value.len == hb->value.len && memcmp(pa, pb, ha->value.len) == 0;
     char *ta = PyMem_Malloc(ha->value.len + 1), *tbuf = PyMem_Malloc(hb->value.len + 1);
-    int eq = 0;
+    int eq = -1;
     if (ta && tbuf) {
         size_t la = sd_unfold(pa, ha->value.len, ta), lb = sd_unfold(pb, hb->value.len, tbuf);
         eq = la == lb && memcmp(ta, tbuf, la) == 0;
+    } else {
+        PyErr_NoMemory();
     }
     PyMem_Free(ta);
     PyMem_Free(tbuf);
@@ -600,6 +669,7 @@ static PyObject *msg_richcompare(PyObject *x, PyObject *y, int op)
                  PyOS_strnicmp(BUF(a) + ha->name.off, BUF(b) + hb->name.off, ha->name.len) == 0;
         if (eq) eq = value_eq(a, ha, b, hb);
     }
+    if (eq < 0) return NULL;
     if (op == Py_NE) eq = !eq;
     return PyBool_FromLong(eq);
 }

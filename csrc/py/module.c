@@ -85,16 +85,18 @@ static void log_bridge(void *ctx, int level, const sd_log_fields *f, const char 
 {
     sdpy_state *st = ctx;
     PyGILState_STATE g = PyGILState_Ensure();
-    if (st->log_fn != NULL) {
+    PyObject *fn = st->log_fn ? Py_NewRef(st->log_fn) : NULL; /* a handler may replace it */
+    if (fn != NULL) {
         PyObject *et, *ev, *tb;
         PyErr_Fetch(&et, &ev, &tb);
         PyObject *r = PyObject_CallFunction(
-            st->log_fn, "isNNiN", level, text,
+            fn, "isNNiN", level, text,
             f->call_id.p ? sdpy_str(f->call_id.p, f->call_id.len) : Py_NewRef(Py_None),
             f->method.p ? sdpy_str(f->method.p, f->method.len) : Py_NewRef(Py_None), f->status_code,
             f->reason.p ? sdpy_str(f->reason.p, f->reason.len) : Py_NewRef(Py_None));
-        if (r == NULL) PyErr_WriteUnraisable(st->log_fn);
+        if (r == NULL) PyErr_WriteUnraisable(fn);
         Py_XDECREF(r);
+        Py_DECREF(fn);
         PyErr_Restore(et, ev, tb);
     }
     PyGILState_Release(g);
@@ -165,7 +167,15 @@ static PyObject *py_parse(PyObject *module, PyObject *const *args, Py_ssize_t na
     sd_parse_opts o;
     if (opts_from(st, limits, rfc2543, stream, check_uris, &o) < 0) return NULL;
     PyObject *b = sdpy_as_bytes(data, "data");
-    if (b == NULL) return NULL;
+    if (b == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyErr_Clear();
+            sd_error e;
+            sd_error_set(&e, SD_EPARSE, SIZE_MAX, "str input is not encodable as UTF-8 (lone surrogate)");
+            return sdpy_raise(st, &e, 0);
+        }
+        return NULL;
+    }
     PyObject *r = sdpy_parse_bytes(st, b, &o, 0, 0);
     Py_DECREF(b);
     return r;
@@ -418,7 +428,11 @@ static PyObject *new_exc(PyObject *module, const char *name, PyObject *bases, co
 {
     char full[128];
     snprintf(full, sizeof full, "sipdialog.%s", name);
-    PyObject *e = PyErr_NewExceptionWithDoc(full, doc, bases, NULL);
+    /* reason and offset exist on every instance, also on those raised by user code */
+    PyObject *dict = Py_BuildValue("{sOsO}", "reason", Py_None, "offset", Py_None);
+    if (dict == NULL) return NULL;
+    PyObject *e = PyErr_NewExceptionWithDoc(full, doc, bases, dict);
+    Py_DECREF(dict);
     if (e == NULL) return NULL;
     if (PyModule_AddObjectRef(module, name, e) < 0) {
         Py_DECREF(e);

@@ -64,8 +64,16 @@ static PyObject *validator_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     static char *kws[] = {"kind", "arg", NULL};
     const char *kind;
+    PyObject *argobj = NULL;
     unsigned long long arg = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|K:Validator", kws, &kind, &arg)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|O!:Validator", kws, &kind, &PyLong_Type, &argobj)) return NULL;
+    if (argobj != NULL) {
+        arg = PyLong_AsUnsignedLongLong(argobj); /* negative or too large: error, never wraps */
+        if (arg == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "validator argument must be an int in 0..2**64-1, not %R", argobj);
+            return NULL;
+        }
+    }
     int k = vkind_by_name(kind);
     if (k < 0) return PyErr_Format(PyExc_ValueError, "unknown validator kind %R", PyTuple_GET_ITEM(args, 0));
     ValidatorObject *self = (ValidatorObject *)type->tp_alloc(type, 0);
