@@ -88,14 +88,14 @@ def _routes(name: str):
     return property(get)
 
 
-Message.headers = property(_headers)
-Message.from_ = property(_from)
-Message.to = property(_to)
-Message.vias = property(_vias)
-Message.contacts = property(_contacts)
-Message.routes = _routes("Route")
-Message.record_routes = _routes("Record-Route")
-Request.uri = property(_uri)
+Message.headers = property(_headers)  # type: ignore[assignment]
+Message.from_ = property(_from)  # type: ignore[assignment]
+Message.to = property(_to)  # type: ignore[assignment]
+Message.vias = property(_vias)  # type: ignore[assignment]
+Message.contacts = property(_contacts)  # type: ignore[assignment]
+Message.routes = _routes("Route")  # type: ignore[assignment]
+Message.record_routes = _routes("Record-Route")  # type: ignore[assignment]
+Request.uri = property(_uri)  # type: ignore[assignment]
 
 from ._display import install as _install_display  # noqa: E402
 

@@ -75,7 +75,7 @@ def cmd_demo(args) -> int:
             out.write("rejected: %s\n  reason=%r offset=%s\n\n" % (type(e).__name__, e.reason, e.offset))
             continue
         _print_message(msg, out)
-        if msg.is_request and msg.method == "INVITE":
+        if isinstance(msg, sipdialog.Request) and msg.method == "INVITE":
             resp = msg.create_response(180, to_tag="a6c85cf")
             out.write("\ncreate_response(180, to_tag='a6c85cf') gives (RFC 3261 8.2.6):\n")
             out.write(bytes(resp).decode().replace("\r\n", "\n    ").rstrip() + "\n")

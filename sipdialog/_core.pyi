@@ -1,17 +1,20 @@
 """Type stubs for sipdialog._core, the C extension."""
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, ClassVar, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-_Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
+from ._headers import Headers
+from ._values import URI, NameAddress, Via
+
+_Value = Union[str, bytes, bytearray, memoryview, int]
+_Headers = Union[Mapping[str, _Value], Iterable[Tuple[str, _Value]], Headers, None]
 _Data = Union[bytes, str]
+_Buffer = Union[bytes, bytearray, memoryview]
 
-class SipError(Exception): ...
-class ParseError(SipError, ValueError):
-    reason: str
+class SipError(Exception):
+    reason: Optional[str]
     offset: Optional[int]
+class ParseError(SipError, ValueError): ...
 class LimitError(ParseError): ...
-class ValidationError(SipError, ValueError):
-    reason: str
-    offset: Optional[int]
+class ValidationError(SipError, ValueError): ...
 class DialogStateError(SipError, RuntimeError): ...
 class DialogNotFound(SipError, KeyError): ...
 class OverloadError(SipError): ...
@@ -31,13 +34,14 @@ class Message:
     content_length: Optional[int]
     via_branch: Optional[str]
     is_request: bool
-    headers: Any
-    from_: Any
-    to: Any
-    vias: List[Any]
-    contacts: List[Any]
-    routes: List[Any]
-    record_routes: List[Any]
+    headers: Headers
+    from_: NameAddress
+    to: NameAddress
+    vias: List[Via]
+    contacts: List[NameAddress]
+    routes: List[NameAddress]
+    record_routes: List[NameAddress]
+    __hash__: ClassVar[None]  # type: ignore[assignment]
     def __bytes__(self) -> bytes: ...
     def _items(self) -> Tuple[Tuple[str, str], ...]: ...
     def _getall(self, name: str) -> List[str]: ...
@@ -49,7 +53,7 @@ class Message:
 class Request(Message):
     method: str
     request_uri: str
-    uri: Any
+    uri: URI
     def __init__(self, method: str, uri: Any, headers: _Headers = ..., body: _Data = ...) -> None: ...
     def create_response(self, status_code: int, reason: Optional[str] = ..., *, to_tag: Optional[str] = ...,
                         headers: _Headers = ..., body: _Data = ...) -> "Response": ...
@@ -64,7 +68,7 @@ class StreamParser(Iterator[Union[Request, Response]]):
     buffered: int
     broken: bool
     def __init__(self, *, limits: Any = ..., rfc2543: bool = ..., check_uris: bool = ...) -> None: ...
-    def feed(self, data: bytes) -> "StreamParser": ...
+    def feed(self, data: _Buffer) -> "StreamParser": ...
     def reset(self) -> None: ...
     def __iter__(self) -> "StreamParser": ...
     def __next__(self) -> Union[Request, Response]: ...

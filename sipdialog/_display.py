@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import html
+from typing import Union
 
 from . import _core
 
 __all__ = ["install", "message_html", "describe"]
 
 
-def describe(msg: "_core.Message") -> dict:
+def describe(msg: "Union[_core.Request, _core.Response]") -> dict:
     """A JSON-serializable description of a message: start line, the fields
     the dialog layer uses, URI parts and every header."""
     from ._values import NameAddress, URI, Via
 
     d: dict = {}
-    if msg.is_request:
+    if isinstance(msg, _core.Request):
         u = URI(msg.request_uri)
         d.update(type="request", method=msg.method, uri=msg.request_uri,
                  uri_parts={"scheme": u.scheme, "user": u.user, "host": u.host, "port": u.port,
@@ -39,10 +40,10 @@ def describe(msg: "_core.Message") -> dict:
     return d
 
 
-def message_html(msg: "_core.Message") -> str:
+def message_html(msg: "Union[_core.Request, _core.Response]") -> str:
     """An HTML table of a message: start line, headers, body size."""
     e = html.escape
-    if msg.is_request:
+    if isinstance(msg, _core.Request):
         start = "%s %s SIP/2.0" % (msg.method, msg.request_uri)
     else:
         start = "SIP/2.0 %d %s" % (msg.status_code, msg.reason)
@@ -54,4 +55,4 @@ def message_html(msg: "_core.Message") -> str:
 
 
 def install() -> None:
-    _core.Message._repr_html_ = message_html
+    _core.Message._repr_html_ = message_html  # type: ignore[assignment]

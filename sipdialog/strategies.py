@@ -676,7 +676,7 @@ class MessageParts:
         if self.is_request:
             start = "%s %s SIP/2.0" % (self.method, self.uri)
         else:
-            start = "SIP/2.0 %03d %s" % (self.status_code, self.reason)
+            start = "SIP/2.0 %03d %s" % (self.status_code or 0, self.reason)
         lines = [start] + ["%s: %s" % (n, v) for n, v in self.expected_items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
 
