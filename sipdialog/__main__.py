@@ -6,14 +6,14 @@ import json
 import signal
 import sys
 from importlib import resources
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import sipdialog
 
 from ._display import describe
 
 
-def _print_message(msg: "sipdialog.Message", out) -> None:
+def _print_message(msg: "Union[sipdialog.Request, sipdialog.Response]", out) -> None:
     d = describe(msg)
     if msg.is_request:
         out.write("Request  %s %s\n" % (d["method"], d["uri"]))
