@@ -94,4 +94,88 @@ static inline size_t sd_span_class(const char *p, size_t n, unsigned cls)
     return n;
 }
 
+
+/*
+ * Runtime dispatch to SSSE3. The build targets plain x86-64 (SSE2 only),
+ * so the SSSE3 code lives in functions marked target("ssse3") and is only
+ * entered when sd_cpu_ssse3() says the CPU has it. The answer comes from
+ * __builtin_cpu_supports, which reads the CPU model the compiler runtime
+ * fills in once, at load time, before any sipdialog code can run (its
+ * constructor, or __builtin_cpu_init below, which is idempotent); after
+ * that the model is read-only, so the check is thread-safe and needs no
+ * state of sipdialog's own. Without SSE2 (or on another architecture) the
+ * check is compiled out and the scalar code is used.
+ */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define SD_SSSE3_DISPATCH 1
+#include <tmmintrin.h>
+
+/* Non-zero when the running CPU has SSSE3. Cheap: one load and a bit test. */
+static inline int sd_cpu_ssse3(void)
+{
+    return __builtin_cpu_supports("ssse3");
+}
+
+/*
+ * Nibble tables of octet classes for sd_nonclass16: entry l holds bit
+ * h - 2 when octet 16*h + l (h = 2..7) is in the class. Both classes lie
+ * within %x21-7E; tests/c/test_via.c checks all 256 octets.
+ */
+#define SD_LUT_TOKEN                                                                                       \
+    _mm_setr_epi8(0x3a, 0x3f, 0x3e, 0x3e, 0x3e, 0x3f, 0x3e, 0x3f, 0x3e, 0x3e, 0x3d, 0x15, 0x14, 0x15, 0x35, 0x1c)
+#define SD_LUT_WORD                                                                                        \
+    _mm_setr_epi8(0x3a, 0x3f, 0x3f, 0x3e, 0x3e, 0x3f, 0x3e, 0x3f, 0x3f, 0x3f, 0x3f, 0x3d, 0x1e, 0x3d, 0x37, 0x1f)
+
+/*
+ * Bit k set when octet k of x is NOT in the class of nibble table lo_t
+ * (SD_LUT_*): the high nibble picks one bit (rows 2..7; octets from 0x80
+ * and below 0x20 get none), the low nibble the set of rows holding a
+ * class octet in that column.
+ */
+__attribute__((target("ssse3"), always_inline)) static inline unsigned sd_nonclass16(__m128i x, __m128i lo_t)
+{
+    const __m128i hi_t = _mm_setr_epi8(0, 0, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i k0f = _mm_set1_epi8(0x0f);
+    __m128i lo = _mm_shuffle_epi8(lo_t, _mm_and_si128(x, k0f));
+    __m128i hi = _mm_shuffle_epi8(hi_t, _mm_and_si128(_mm_srli_epi16(x, 4), k0f));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(lo, hi), _mm_setzero_si128()));
+}
+
+/*
+ * Index of the first octet in p[i..n) that is not in class `cls`, whose
+ * nibble table is lo_t, or n; p[0..n) must be readable as a whole. 16
+ * octets a step; the last step reads p[n-16..n) and ignores the octets
+ * before i, so nothing outside p[0..n) is read. Spans under 16 octets
+ * use the octet table.
+ */
+__attribute__((target("ssse3"), always_inline)) static inline size_t sd_class_end_ssse3(const char *p, size_t i, size_t n,
+                                                                         __m128i lo_t, unsigned cls)
+{
+    if (n < 16) return i + sd_span_class(p + i, n - i, cls);
+    unsigned bits;
+    for (; i + 16 <= n; i += 16) {
+        bits = sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), lo_t);
+        if (bits) return i + (size_t)__builtin_ctz(bits);
+    }
+    if (i < n) {
+        bits = sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16)), lo_t) >> (i - (n - 16));
+        if (bits) return i + (size_t)__builtin_ctz(bits);
+    }
+    return n;
+}
+
+/* sd_class_end_ssse3 for token octets. */
+__attribute__((target("ssse3"))) static inline size_t sd_token_end_ssse3(const char *p, size_t i, size_t n)
+{
+    return sd_class_end_ssse3(p, i, n, SD_LUT_TOKEN, SD_C_TOKEN);
+}
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SD_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SD_ALWAYS_INLINE inline
+#endif
+
 #endif

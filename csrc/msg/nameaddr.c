@@ -25,6 +25,13 @@ static sd_span mkspan(size_t off, size_t len)
 /* The URI shape every addr-spec needs: scheme ":" and at least one octet. */
 static inline int uri_shape_ok(const char *p, size_t n)
 {
+    uint32_t w, sip;
+    if (n > 4) {
+        /* "sip:" and one more octet, the usual case, in one compare */
+        memcpy(&w, p, 4);
+        memcpy(&sip, "sip:", 4);
+        if (w == sip) return 1;
+    }
     if (n == 0 || !SD_IS(p[0], SD_C_ALPHA)) return 0;
     size_t i = 1 + sd_span_class(p + 1, n - 1, SD_C_SCHEME);
     return i + 1 < n && p[i] == ':';
@@ -34,9 +41,9 @@ static inline int uri_shape_ok(const char *p, size_t n)
  * iterator; out->params gets the list without the first ';' and its LWS.
  * With `tag`, the value of the first "tag" parameter (any case) goes to
  * *tag and *has_tag is set (a bare "tag" gives an empty span at its end),
- * as sd_param_find would find it. */
+ * as sd_param_find would find it, and its SD_GV_* kind to *tag_kind. */
 static inline sd_err params_check(const char *base, size_t o, const char *p, size_t i, size_t n,
-                                  sd_nameaddr *out, sd_span *tag, int *has_tag, sd_error *err)
+                                  sd_nameaddr *out, sd_span *tag, int *has_tag, int *tag_kind, sd_error *err)
 {
     sd_span ps = mkspan(o + i, n - i), nm, val;
     uint32_t pos = 0;
@@ -49,6 +56,7 @@ static inline sd_err params_check(const char *base, size_t o, const char *p, siz
             if ((b[0] | 0x20) == 't' && (b[1] | 0x20) == 'a' && (b[2] | 0x20) == 'g') {
                 *tag = val;
                 *has_tag = 1;
+                *tag_kind = kind;
             }
         }
     }
@@ -62,7 +70,7 @@ static inline sd_err params_check(const char *base, size_t o, const char *p, siz
 /* sd_nameaddr_parse, with the "tag" parameter found on the way when `tag`
  * is not NULL (*has_tag is then 0 or 1). */
 static inline sd_err nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
-                                    sd_span *tag, int *has_tag, sd_error *err)
+                                    sd_span *tag, int *has_tag, int *tag_kind, sd_error *err)
 {
     memset(out, 0, sizeof *out);
     if ((uint64_t)v.off + v.len > UINT32_MAX)
@@ -83,7 +91,10 @@ static inline sd_err nameaddr_parse(const char *base, sd_span v, int allow_star,
 
     int angle = 0;
     if (p[i] == '"') {
-        size_t bad = 0, q = sd_quoted_scan(p + i, e - i, &bad);
+        /* plain qdtext up to the closing quote (no SP, HT, '\\', DEL or
+         * other control before it) needs no octet-wise scan */
+        size_t bad = 0, q, z = sd_find_from(p, i + 1, e, '"', '\\', 0x7f, 1);
+        q = z < e && p[z] == '"' ? z + 1 - i : sd_quoted_scan(p + i, e - i, &bad);
         if (q == 0) {
             if (i + bad >= e)
                 return sd_error_set(err, SD_EPARSE, o + i, "display-name: unterminated quoted-string");
@@ -145,18 +156,18 @@ static inline sd_err nameaddr_parse(const char *base, sd_span v, int allow_star,
     while (i < e && SD_IS(p[i], SD_C_LWS)) i++;
     if (i == e) return SD_OK;
     if (p[i] != ';') return sd_error_set(err, SD_EPARSE, o + i, "name-addr: unexpected character after URI");
-    return params_check(base, o, p, i, e, out, tag, has_tag, err);
+    return params_check(base, o, p, i, e, out, tag, has_tag, tag_kind, err);
 }
 
 sd_err sd_nameaddr_parse(const char *base, sd_span v, int allow_star, sd_nameaddr *out,
                          sd_error *err)
 {
-    return nameaddr_parse(base, v, allow_star, out, NULL, NULL, err);
+    return nameaddr_parse(base, v, allow_star, out, NULL, NULL, NULL, err);
 }
 
 sd_err sd_nameaddr_parse_tag(const char *base, sd_span v, sd_nameaddr *out, sd_span *tag,
-                             int *has_tag, sd_error *err)
+                             int *has_tag, int *tag_kind, sd_error *err)
 {
     *has_tag = 0;
-    return nameaddr_parse(base, v, 0, out, tag, has_tag, err);
+    return nameaddr_parse(base, v, 0, out, tag, has_tag, tag_kind, err);
 }

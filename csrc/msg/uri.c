@@ -96,37 +96,9 @@ size_t sd_digits_scan(const char *p, size_t n, uint32_t max, int32_t *val)
     return i;
 }
 
-/* Length of the IPv4address (four dot-separated runs of 1-3 digits, each
- * at most 255) at the start of p[0..n), or 0 when there is none. A fourth
- * digit in a run is a failure, not the end of the address. */
-static size_t ipv4_len(const char *p, size_t n)
-{
-    size_t i = 0;
-    for (int part = 0; part < 4; part++) {
-        unsigned d, v;
-        if (part > 0) {
-            if (i >= n || p[i] != '.') return 0;
-            i++;
-        }
-        if (i >= n || (v = digit_of(p[i])) >= 10) return 0;
-        i++;
-        if (i < n && (d = digit_of(p[i])) < 10) {
-            v = v * 10 + d;
-            i++;
-            if (i < n && (d = digit_of(p[i])) < 10) {
-                v = v * 10 + d;
-                i++;
-                if (i < n && digit_of(p[i]) < 10) return 0; /* a fourth digit */
-            }
-        }
-        if (v > 255) return 0;
-    }
-    return i;
-}
-
 int sd_ipv4_check(const char *p, size_t n)
 {
-    return n != 0 && ipv4_len(p, n) == n;
+    return n != 0 && sd_ipv4_len(p, n) == n;
 }
 
 int sd_ipv6_check(const char *p, size_t n)
@@ -169,14 +141,6 @@ int sd_ipv6_check(const char *p, size_t n)
 }
 
 #if defined(__SSE2__)
-/* Byte mask of the octets of x in lo..hi (unsigned; hi - lo < 127): shift
- * the range onto -128.. and compare signed. */
-static inline __m128i in_range16(__m128i x, int lo, int hi)
-{
-    return _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo))),
-                          _mm_set1_epi8((char)(0x80 + hi - lo + 1)));
-}
-
 /*
  * The hostname branch of sd_host_scan for n >= 16, 16 octets a step: per
  * step, bit masks of the octets that end the run (not alphanum / '-' /
@@ -194,8 +158,8 @@ static size_t hostname_scan16(const char *p, size_t n, uint8_t *type)
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + at));
         __m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
         __m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
-        __m128i host = _mm_or_si128(in_range16(x, '0', '9'),
-                                    in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
+        __m128i host = _mm_or_si128(sd_in_range16(x, '0', '9'),
+                                    sd_in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
         host = _mm_or_si128(host, _mm_or_si128(dot, dash));
         unsigned width = (unsigned)(16 - sh);
         unsigned stop = (~(unsigned)_mm_movemask_epi8(host) & 0xFFFFu) >> sh;
@@ -223,48 +187,6 @@ static size_t hostname_scan16(const char *p, size_t n, uint8_t *type)
     return len;
 }
 
-/* Bit masks (one bit per octet of p[0..16)) of the hostname octets
- * (alphanum / '-' / '.'), dots, dashes and letters. */
-static inline void host_masks16(const char *p, unsigned *host, unsigned *dot, unsigned *dash, unsigned *alpha)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i d = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
-    __m128i h = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
-    __m128i a = in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
-    __m128i all = _mm_or_si128(_mm_or_si128(a, in_range16(x, '0', '9')), _mm_or_si128(d, h));
-    *host = (unsigned)_mm_movemask_epi8(all);
-    *dot = (unsigned)_mm_movemask_epi8(d);
-    *dash = (unsigned)_mm_movemask_epi8(h);
-    *alpha = (unsigned)_mm_movemask_epi8(a);
-}
-
-/*
- * The hostname branch of sd_host_scan when p[0..32) is readable and the
- * hostname is shorter than 32 octets: all label rules checked on 32-bit
- * masks at once. Returns the length, 0 when the run is not a hostname, or
- * 32 when the run reaches p[31] (the caller then reads it otherwise).
- */
-static inline size_t hostname_scan32(const char *p, uint8_t *type)
-{
-    unsigned h0, d0, s0, a0, h1, d1, s1, a1;
-    host_masks16(p, &h0, &d0, &s0, &a0);
-    host_masks16(p + 16, &h1, &d1, &s1, &a1);
-    uint32_t stop = ~(h0 | h1 << 16);
-    if (stop == 0) return 32;
-    unsigned run = (unsigned)__builtin_ctz(stop);
-    uint32_t in = ((uint32_t)1 << run) - 1;
-    uint32_t d = (d0 | d1 << 16) & in, h = (s0 | s1 << 16) & in, a = a0 | a1 << 16;
-    /* a label starts at 0 and after each dot: neither a dot (empty label)
-     * nor a dash there, no dash before a dot or at the end */
-    uint32_t start = (d << 1) | 1;
-    if (run == 0 || (start & (d | h)) || (d & (h << 1)) || ((h >> (run - 1)) & 1)) return 0;
-    /* toplabel: after the last dot but a trailing one, starts with ALPHA */
-    uint32_t dt = d & ~((uint32_t)1 << (run - 1));
-    unsigned top = dt ? 32 - (unsigned)__builtin_clz(dt) : 0;
-    if (!((a >> top) & 1)) return 0;
-    *type = SD_HOST_NAME;
-    return run;
-}
 #endif
 
 /*
@@ -291,7 +213,7 @@ size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
         return i + 1;
     }
     if (digit_of(p[0]) < 10) {
-        size_t l = ipv4_len(p, n);
+        size_t l = sd_ipv4_len(p, n);
         if (l != 0 && (l == n || !SD_IS(p[l], SD_C_HOST))) {
             *type = SD_HOST_IPV4;
             return l;
@@ -299,7 +221,7 @@ size_t sd_host_scan(const char *p, size_t n, uint8_t *type)
     }
 #if defined(__SSE2__)
     if (n >= 32) {
-        size_t r = hostname_scan32(p, type);
+        size_t r = sd_hostname_scan32(p, type);
         if (r < 32) return r;
     }
     if (n >= 16) return hostname_scan16(p, n, type);

@@ -89,12 +89,13 @@ int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
 
 /*
  * sd_nameaddr_parse (no '*') that also finds the "tag" parameter while it
- * validates the parameters: on SD_OK, *has_tag is 1 and *tag is what
- * sd_param_find(base, out->params, 0, "tag", 3, tag) would return, or
- * *has_tag is 0 when there is none.
+ * validates the parameters: on SD_OK, *has_tag is 1, *tag is what
+ * sd_param_find(base, out->params, 0, "tag", 3, tag) would return and
+ * *tag_kind is the SD_GV_* kind of its value (SD_GV_TOKEN: a non-empty
+ * run of token octets), or *has_tag is 0 when there is none.
  */
 sd_err sd_nameaddr_parse_tag(const char *base, sd_span v, sd_nameaddr *out, sd_span *tag,
-                             int *has_tag, sd_error *err);
+                             int *has_tag, int *tag_kind, sd_error *err);
 
 /* Value kinds reported by sd_gparam_step. */
 enum {
@@ -104,6 +105,93 @@ enum {
     SD_GV_IPV6REF,  /* "[" IPv6address "]" (validated) */
     SD_GV_IPV6      /* unbracketed IPv6address (validated) */
 };
+
+/* d = c - '0' as unsigned: a decimal digit iff d < 10. */
+static inline unsigned sd_digit_of(char c)
+{
+    return (unsigned)(unsigned char)c - '0';
+}
+
+/* Length of the IPv4address (four dot-separated runs of 1-3 digits, each
+ * at most 255) at the start of p[0..n), or 0 when there is none. A fourth
+ * digit in a run is a failure, not the end of the address. */
+static inline size_t sd_ipv4_len(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        unsigned d, v;
+        if (part > 0) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        if (i >= n || (v = sd_digit_of(p[i])) >= 10) return 0;
+        i++;
+        if (i < n && (d = sd_digit_of(p[i])) < 10) {
+            v = v * 10 + d;
+            i++;
+            if (i < n && (d = sd_digit_of(p[i])) < 10) {
+                v = v * 10 + d;
+                i++;
+                if (i < n && sd_digit_of(p[i]) < 10) return 0; /* a fourth digit */
+            }
+        }
+        if (v > 255) return 0;
+    }
+    return i;
+}
+
+#if defined(__SSE2__)
+/* Byte mask of the octets of x in lo..hi (unsigned; hi - lo < 127): shift
+ * the range onto -128.. and compare signed. */
+static inline __m128i sd_in_range16(__m128i x, int lo, int hi)
+{
+    return _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - lo))),
+                          _mm_set1_epi8((char)(0x80 + hi - lo + 1)));
+}
+
+/* Bit masks (one bit per octet of p[0..16)) of the hostname octets
+ * (alphanum / '-' / '.'), dots, dashes and letters. */
+static inline void sd_host_masks16(const char *p, unsigned *host, unsigned *dot, unsigned *dash, unsigned *alpha)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i d = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
+    __m128i h = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+    __m128i a = sd_in_range16(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
+    __m128i all = _mm_or_si128(_mm_or_si128(a, sd_in_range16(x, '0', '9')), _mm_or_si128(d, h));
+    *host = (unsigned)_mm_movemask_epi8(all);
+    *dot = (unsigned)_mm_movemask_epi8(d);
+    *dash = (unsigned)_mm_movemask_epi8(h);
+    *alpha = (unsigned)_mm_movemask_epi8(a);
+}
+
+/*
+ * The hostname branch of sd_host_scan when p[0..32) is readable and the
+ * hostname is shorter than 32 octets: all label rules checked on 32-bit
+ * masks at once. Returns the length, 0 when the run is not a hostname, or
+ * 32 when the run reaches p[31] (the caller then reads it otherwise).
+ */
+static inline size_t sd_hostname_scan32(const char *p, uint8_t *type)
+{
+    unsigned h0, d0, s0, a0, h1, d1, s1, a1;
+    sd_host_masks16(p, &h0, &d0, &s0, &a0);
+    sd_host_masks16(p + 16, &h1, &d1, &s1, &a1);
+    uint32_t stop = ~(h0 | h1 << 16);
+    if (stop == 0) return 32;
+    unsigned run = (unsigned)__builtin_ctz(stop);
+    uint32_t in = ((uint32_t)1 << run) - 1;
+    uint32_t d = (d0 | d1 << 16) & in, h = (s0 | s1 << 16) & in, a = a0 | a1 << 16;
+    /* a label starts at 0 and after each dot: neither a dot (empty label)
+     * nor a dash there, no dash before a dot or at the end */
+    uint32_t start = (d << 1) | 1;
+    if (run == 0 || (start & (d | h)) || (d & (h << 1)) || ((h >> (run - 1)) & 1)) return 0;
+    /* toplabel: after the last dot but a trailing one, starts with ALPHA */
+    uint32_t dt = d & ~((uint32_t)1 << (run - 1));
+    unsigned top = dt ? 32 - (unsigned)__builtin_clz(dt) : 0;
+    if (!((a >> top) & 1)) return 0;
+    *type = SD_HOST_NAME;
+    return run;
+}
+#endif
 
 /* IPv4address of RFC 3261 25.1 (four dot-separated runs of 1-3 digits), each
  * component at most 255. p[0..n) must be exactly the address. 1 or 0. */

@@ -53,7 +53,7 @@ static inline int name_is(const char *base, sd_span nm, const char *lit, size_t 
 
 /* One via-params entry with value kind `kind` (SD_GV_*): fill the known
  * fields of *out. Returns NULL or the reason it is malformed. */
-static const char *via_param(const char *base, sd_span nm, sd_span val, int kind, sd_via *out)
+static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_span val, int kind, sd_via *out)
 {
     const char *vp = base + val.off;
     int hv = kind != SD_GV_NONE;
@@ -73,7 +73,7 @@ static const char *via_param(const char *base, sd_span nm, sd_span val, int kind
         if (out->has_received) return "duplicate received";
         /* IPv6 values were validated by the iterator; a token holds no
          * ':' and is an IPv4address or nothing */
-        if (kind == SD_GV_TOKEN ? !sd_ipv4_check(vp, val.len) : kind != SD_GV_IPV6 && kind != SD_GV_IPV6REF)
+        if (kind == SD_GV_TOKEN ? val.len == 0 || sd_ipv4_len(vp, val.len) != val.len : kind != SD_GV_IPV6 && kind != SD_GV_IPV6REF)
             return "received must be an IPv4 or IPv6 address";
         out->received = val;
         out->has_received = 1;
@@ -115,10 +115,16 @@ static const char *via_param(const char *base, sd_span nm, sd_span val, int kind
  * IPv6 value. p[0..n) (at offset o of base) must neither start nor end
  * with LWS. Returns 1 with *out filled exactly as sd_via_parse fills it,
  * or 0 when the entry has another shape or is malformed (the general
- * parser then reads it again and reports what is wrong).
+ * parser then reads it again and reports what is wrong). A template:
+ * `simd` (a constant) picks the SSSE3 token scan, for via_fast_ssse3.
  */
-static inline int via_fast(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p, size_t n, sd_via *out, int simd)
 {
+#if defined(SD_SSSE3_DISPATCH)
+#define TOKEN_END(at) (simd ? sd_token_end_ssse3(p, (at), n) : (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
+#else
+#define TOKEN_END(at) ((void)simd, (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
+#endif
     uint64_t w, sip;
     if (n < 12) return 0;
     memcpy(&w, p, 8);
@@ -130,24 +136,34 @@ static inline int via_fast(const char *base, size_t o, const char *p, size_t n, 
     out->rport = -1;
     out->protocol = mkspan(o, 3);
     out->version = mkspan(o + 4, 3);
-    size_t i = 8 + sd_span_class(p + 8, n - 8, SD_C_TOKEN);
+    size_t i = TOKEN_END(8);
     if (i == 8 || i + 1 >= n || p[i] != ' ' || SD_IS(p[i + 1], SD_C_LWS)) return 0;
     out->transport = mkspan(o + 8, i - 8);
     i++;
     uint8_t htype;
-    size_t hl = sd_host_scan(p + i, n - i, &htype);
+    size_t hl;
+#if defined(__SSE2__)
+    /* a hostname under 32 octets, the usual sent-by, read without the
+     * call: what sd_host_scan does for a host that starts with a letter */
+    if (n - i >= 32 && SD_IS(p[i], SD_C_ALPHA)) {
+        hl = sd_hostname_scan32(p + i, &htype);
+        if (hl == 32) hl = sd_host_scan(p + i, n - i, &htype);
+    } else
+#endif
+        hl = sd_host_scan(p + i, n - i, &htype);
     if (hl == 0) return 0;
     out->host = mkspan(o + i, hl);
     i += hl;
     if (i < n && p[i] == ':') {
+        /* at most five digits here; longer runs (leading zeros) are left
+         * to the general parser */
         unsigned d, port = 0;
-        size_t s = ++i;
-        while (i < n && (d = (unsigned)(unsigned char)p[i] - '0') < 10) {
+        size_t s = ++i, lim = n - i < 5 ? n : i + 5;
+        while (i < lim && (d = (unsigned)(unsigned char)p[i] - '0') < 10) {
             port = port * 10 + d;
-            if (port > 65535) return 0;
             i++;
         }
-        if (i == s) return 0;
+        if (i == s || port > 65535 || (i < n && (unsigned)(unsigned char)p[i] - '0' < 10)) return 0;
         out->port = (int32_t)port;
     }
     if (i == n) {
@@ -158,14 +174,14 @@ static inline int via_fast(const char *base, size_t o, const char *p, size_t n, 
     out->params = mkspan(o + i + 1, n - i - 1);
     for (;;) {
         /* p[i] == ';' */
-        size_t ns = i + 1, ne = ns + sd_span_class(p + ns, n - ns, SD_C_TOKEN);
+        size_t ns = i + 1, ne = TOKEN_END(ns);
         if (ne == ns) return 0;
         sd_span nm = mkspan(o + ns, ne - ns), val = mkspan(o + ne, 0);
         int kind = SD_GV_NONE;
         i = ne;
         if (i < n && p[i] == '=') {
             size_t vs = i + 1;
-            i = vs + sd_span_class(p + vs, n - vs, SD_C_TOKEN);
+            i = TOKEN_END(vs);
             if (i == vs || (i < n && p[i] == ':')) return 0; /* empty, quoted, IPv6 or LWS */
             val = mkspan(o + vs, i - vs);
             kind = SD_GV_TOKEN;
@@ -174,6 +190,29 @@ static inline int via_fast(const char *base, size_t o, const char *p, size_t n, 
         if (i == n) return 1;
         if (p[i] != ';') return 0;
     }
+#undef TOKEN_END
+}
+
+static int via_fast_plain(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+{
+    return via_fast_t(base, o, p, n, out, 0);
+}
+
+#if defined(SD_SSSE3_DISPATCH)
+__attribute__((target("ssse3"), flatten)) static int via_fast_ssse3(const char *base, size_t o, const char *p, size_t n,
+                                                           sd_via *out)
+{
+    return via_fast_t(base, o, p, n, out, 1);
+}
+#endif
+
+/* via_fast_t with the token scan the CPU allows. */
+static inline int via_fast(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+{
+#if defined(SD_SSSE3_DISPATCH)
+    if (sd_cpu_ssse3()) return via_fast_ssse3(base, o, p, n, out);
+#endif
+    return via_fast_plain(base, o, p, n, out);
 }
 
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out)

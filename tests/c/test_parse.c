@@ -336,3 +336,62 @@ TEST(test_hdr_lookup)
         CHECK_EQ_INT(sd_hdr_lookup(name, strlen(name)), id);
     }
 }
+
+/* The one-step Via line and the Request-URI shortcut give what the general
+ * path gives: same spans, counts, limits and errors. */
+TEST(test_parse_via_line_and_ruri_fast)
+{
+    const char *s = "INVITE sip:bob@biloxi.example.com:5060;transport=udp;lr SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP proxy1.atlanta.example.com:5060;branch=z9hG4bK2d4790.1;received=192.0.2.111\r\n"
+                    "Via: SIP/2.0/TCP pc33.atlanta.example.com;branch=z9hG4bKx\r\n"
+                    "v: SIP/2.0/TLS h3.example.com;branch=z9hG4bKy\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "To: <sip:bob@biloxi.example.com>\r\nFrom: <sip:a@e.com>;tag=12345\r\nCall-ID: x\r\n"
+                    "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    sd_parse_opts o;
+    sd_msg m;
+    sd_error e;
+    char *b;
+    CHECK_EQ_INT(parse_s(s, &m, &e, &b), SD_OK);
+    CHECK_EQ_INT(m.via_count, 3);
+    CHECK_SPAN(b, m.via_branch, "z9hG4bK2d4790.1");
+    CHECK_SPAN(b, m.ruri, "sip:bob@biloxi.example.com:5060;transport=udp;lr");
+    CHECK_SPAN(b, H[0].name, "Via");
+    CHECK_SPAN(b, H[0].value,
+               "SIP/2.0/UDP proxy1.atlanta.example.com:5060;branch=z9hG4bK2d4790.1;received=192.0.2.111");
+    CHECK_EQ_INT(H[0].id, SD_H_VIA);
+    CHECK_EQ_INT(H[0].flags, 0);
+    CHECK_EQ_INT(m.first[SD_H_VIA], 0);
+    CHECK_EQ_INT(sd_msg_next(&m, SD_H_VIA, 0), 1);
+    CHECK_EQ_INT(sd_msg_next(&m, SD_H_VIA, 1), 2);
+    free(b);
+
+    sd_parse_opts_default(&o);
+    o.limits.max_via = 2;
+    CHECK_EQ_INT(parse_opts(s, strlen(s), &o, &m, &e, &b), SD_ELIMIT);
+    CHECK(strstr(e.reason, "Via") != NULL);
+    free(b);
+
+    /* a bad received on the one-step path is reported by the general one */
+    const char *t = "OPTIONS sip:b@e.com SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;received=192.0.2.256\r\n"
+                    "Max-Forwards: 70\r\nTo: <sip:b@e.com>\r\nFrom: <sip:a@e.com>;tag=1\r\nCall-ID: x\r\n"
+                    "CSeq: 1 OPTIONS\r\n\r\n";
+    CHECK_EQ_INT(parse_s(t, &m, &e, &b), SD_EPARSE);
+    CHECK(strstr(e.reason, "received") != NULL);
+    free(b);
+
+    /* Request-URIs off the shortcut's shape still get the full checks */
+    static const char *const bad[] = {"sip:b@e.com?x=y", "sip:@e.com", "sip:b@e.com:70000", "sip:b@e.com;=x",
+                                      "sip:b@-e.com", "sip:b@e.com;x="};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "OPTIONS %s SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nMax-Forwards: 70\r\n"
+                 "To: <sip:b@e.com>\r\nFrom: <sip:a@e.com>;tag=1\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+                 bad[k]);
+        CHECK_EQ_INT(parse_s(msg, &m, &e, &b), SD_EPARSE);
+        CHECK(e.offset >= 8 && e.offset <= 8 + strlen(bad[k])); /* inside the Request-URI */
+        free(b);
+    }
+}

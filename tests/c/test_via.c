@@ -222,3 +222,39 @@ TEST(test_via_offsets)
     CHECK_SPAN(base, v.branch, "z9hG4bKa");
     CHECK_EQ_INT(v.ttl, -1);
 }
+
+#include "base/chars.h"
+
+#if defined(SD_SSSE3_DISPATCH)
+/* Every octet at every position and span length, through the SSSE3 scans. */
+__attribute__((target("ssse3"))) static int token_end_mismatches(void)
+{
+    int bad = 0;
+    char buf[40];
+    for (int c = 0; c < 256; c++) {
+        for (size_t n = 0; n <= sizeof buf; n++) {
+            for (size_t at = 0; at < n; at++) {
+                memset(buf, 'a', sizeof buf);
+                buf[at] = (char)c;
+                for (size_t i = 0; i <= n; i += 3) {
+                    size_t want = i + sd_span_class(buf + i, n - i, SD_C_TOKEN);
+                    if (sd_token_end_ssse3(buf, i, n) != want) bad++;
+                    want = i + sd_span_class(buf + i, n - i, SD_C_WORD);
+                    if (sd_class_end_ssse3(buf, i, n, SD_LUT_WORD, SD_C_WORD) != want) bad++;
+                }
+            }
+        }
+    }
+    return bad;
+}
+#endif
+
+/* The SSSE3 token and word scans agree with the octet table (when the CPU
+ * has SSSE3) */
+TEST(test_via_token_scan_ssse3)
+{
+#if defined(SD_SSSE3_DISPATCH)
+    if (sd_cpu_ssse3()) CHECK_EQ_INT(token_end_mismatches(), 0);
+#endif
+    CHECK(1);
+}
