@@ -10,10 +10,7 @@ corrections sipdialog documents: RFC 5954 IPv6, RFC 3966 tel URIs), so
 each value is valid where its rule applies, and every message that
 :func:`requests`, :func:`responses` or :func:`message_parts` generates is
 accepted by :func:`sipdialog.parse` under the default
-:class:`sipdialog.Limits` (and with ``check_uris=True``). Two corners of the
-grammar that sipdialog does not accept yet are left out: "<" inside a quoted
-parameter value after an addr-spec, and the token characters "`" and "%" in
-the method, transport and user URI parameters::
+:class:`sipdialog.Limits` (and with ``check_uris=True``)::
 
     from hypothesis import given
     from sipdialog import strategies as sips
@@ -264,12 +261,9 @@ def _pname() -> st.SearchStrategy[str]:
 
 @_cached
 def _uri_param_tokens() -> st.SearchStrategy[str]:
-    # method-param = "method=" Method and Method is a token, but sipdialog reads
-    # every uri-parameter as other-param (1*paramchar), which lacks the token
-    # characters "%" (unescaped) and "`": tests/test_properties.py has the xfail
-    # case; those two characters stay out until it passes.
-    return st.one_of(_one(KNOWN_METHODS), st.text(TOKEN_CHARS.replace("%", "").replace("`", ""),
-                                                  min_size=1, max_size=10))
+    # method-param = "method=" Method, other-transport and other-user: tokens
+    # (RFC 3261 25.1), "%" (unescaped) and "`" included.
+    return st.one_of(_one(KNOWN_METHODS), st.text(TOKEN_CHARS, min_size=1, max_size=10))
 
 
 @_cached
@@ -277,8 +271,9 @@ def uri_parameters(max_params: int = 3) -> st.SearchStrategy[str]:
     """uri-parameters = *( ";" uri-parameter ): transport, user, method, ttl, maddr, lr
     and other-param = pname [ "=" pvalue ]."""
     one = st.one_of(
-        _one(["udp", "tcp", "sctp", "tls", "ws"]).map(lambda t: "transport=" + t),
-        _one(["phone", "ip", "dialog"]).map(lambda u: "user=" + u),
+        st.one_of(_one(["udp", "tcp", "sctp", "tls", "ws"]), _uri_param_tokens()).map(
+            lambda t: "transport=" + t),
+        st.one_of(_one(["phone", "ip", "dialog"]), _uri_param_tokens()).map(lambda u: "user=" + u),
         _uri_param_tokens().map(lambda m: "method=" + m),
         st.integers(0, 255).map(lambda t: "ttl=%d" % t),
         hosts().map(lambda h: "maddr=" + h),
@@ -424,11 +419,6 @@ def _generic_params(reserved: Sequence[str] = (), max_params: int = 3) -> st.Sea
 
 
 @_cached
-def _no_laquot(s: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return s.filter(lambda v: "<" not in v)
-
-
-@_cached
 @st.composite
 def name_addrs(draw, *, tag: Optional[str] = None, params: bool = True,
                addr_spec: Optional[bool] = None, uri: Optional[st.SearchStrategy[str]] = None,
@@ -452,11 +442,6 @@ def name_addrs(draw, *, tag: Optional[str] = None, params: bool = True,
         out = display + "<" + u + ">"
     if params:
         gp = _generic_params(reserved=tuple(reserved_params))
-        if addr_spec:
-            # An addr-spec's parameters may hold quoted-strings with "<" (RFC 3261
-            # 25.1 gen-value), which sipdialog rejects: see the xfail case in
-            # tests/test_properties.py. Left out until it passes.
-            gp = _no_laquot(gp)
         p = draw(gp)
         if tag is not None:
             pos = draw(st.integers(0, 1))

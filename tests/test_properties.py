@@ -897,16 +897,13 @@ def test_max_body_default():
 
 
 # ---------------------------------------------------------------------------
-# parser bugs found by the properties above (strict xfail: they flag the fix)
+# parser bugs found by the properties above (fixed; kept as regression tests)
 
 _OPTIONS = ("OPTIONS {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
             "From: {frm}\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n"
             "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="an addr-spec's quoted gen-value holding '<' is taken for a "
-                                       "display name: ParseError 'character not allowed outside a "
-                                       "quoted-string'")
 def test_bug_addr_spec_param_with_laquot_in_quoted_string():
     """RFC 3261 20.20 / 25.1: From = ( name-addr / addr-spec ) *( SEMI from-param ),
     from-param = tag-param / generic-param, gen-value = quoted-string, and qdtext
@@ -915,9 +912,6 @@ def test_bug_addr_spec_param_with_laquot_in_quoted_string():
     assert m.from_tag == "1"
 
 
-@pytest.mark.xfail(strict=True, reason="uri-parameters are read as other-param (1*paramchar) only, so "
-                                       "the token characters '`' and a bare '%' of method-param, "
-                                       "transport-param and user-param are refused")
 @pytest.mark.parametrize("param", ["method=A`B", "transport=x%y", "user=a`b"])
 def test_bug_uri_param_token_values(param):
     """RFC 3261 25.1: method-param = "method=" Method, transport-param = "transport="

@@ -108,6 +108,23 @@ static size_t first_ctl_outside_qp(const char *p, size_t len)
     return len;
 }
 
+/* 1 when v is 1*DIGIT (RFC 3261 20.14; leading zeros allowed) with the
+ * value `len`; compared digit by digit, so no value overflows. */
+static int cl_equals(sd_str v, size_t len)
+{
+    size_t acc = 0, i = 0;
+    if (v.len == 0) return 0;
+    while (i < v.len && v.p[i] == '0') i++;
+    for (; i < v.len; i++) {
+        unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
+        /* not a digit, or acc * 10 + d above len (acc * 10 <= len once
+         * acc <= len / 10, so nothing wraps) */
+        if (d > 9 || acc > len / 10 || len - acc * 10 < d) return 0;
+        acc = acc * 10 + d;
+    }
+    return acc == len;
+}
+
 sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
                     const sd_str *values, const uint8_t *copied, size_t n, const char *body, size_t body_len,
                     sd_error *err)
@@ -117,9 +134,10 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
     if (status == 0) {
         if (method.len == 0 || (k = first_not(method.p, method.len, SD_C_TOKEN)) < method.len)
             return sd_error_set(err, SD_EVALID, method.len ? k : 0, "method is not a token");
+        if (ruri.len > 0xffffffffu)
+            return sd_error_set(err, SD_EVALID, 0, "Request-URI longer than %u bytes", 0xffffffffu);
         sd_uri u;
-        sd_err rc = sd_uri_parse(ruri.p, (sd_span){0, (uint32_t)ruri.len}, 0, &u, err);
-        if (ruri.len > 0xffffffffu || rc != SD_OK) {
+        if (sd_uri_parse(ruri.p, (sd_span){0, (uint32_t)ruri.len}, 0, &u, err) != SD_OK) {
             if (err) err->code = SD_EVALID;
             return SD_EVALID;
         }
@@ -128,7 +146,6 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
         if ((k = first_ctl(reason.p, reason.len)) < reason.len)
             return sd_error_set(err, SD_EVALID, k, "control octet 0x%02x in reason phrase", (unsigned char)reason.p[k]);
     }
-    int skip_cl = -1;
     /* every name and value passes the validators of the pipeline: names are
      * tokens, values carry no CTL (so no CR, LF or NUL: no header injection) */
     static const sd_validator v_token = {SD_V_TOKEN, 0}, v_value = {SD_V_HEADER_VALUE, 0};
@@ -145,14 +162,9 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
             return sd_error_set(err, SD_EVALID, ve.offset, "value of %.*s: %s",
                                 (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p, ve.reason);
         }
-        if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH) {
-            char tmp[24];
-            int w = snprintf(tmp, sizeof tmp, "%zu", body_len);
-            if (values[i].len != (size_t)w || memcmp(values[i].p, tmp, (size_t)w) != 0)
-                return sd_error_set(err, SD_EVALID, 0, "Content-Length '%.*s' differs from the body length %zu",
-                                    (int)(values[i].len > 24 ? 24 : values[i].len), values[i].p, body_len);
-            skip_cl = (int)i; /* written once, below, from the body length */
-        }
+        if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH && !cl_equals(values[i], body_len))
+            return sd_error_set(err, SD_EVALID, 0, "Content-Length '%.*s' differs from the body length %zu",
+                                (int)(values[i].len > 24 ? 24 : values[i].len), values[i].p, body_len);
     }
     size_t start = out->len;
     if (status == 0) {
@@ -166,7 +178,8 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
         sd_buf_append(out, "\r\n", 2);
     }
     for (i = 0; i < n; i++) {
-        if ((int)i == skip_cl) continue;
+        /* every Content-Length is written once, below, from the body length */
+        if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH) continue;
         sd_buf_append(out, names[i].p, names[i].len);
         sd_buf_append(out, ": ", 2);
         sd_buf_append(out, values[i].p, values[i].len);

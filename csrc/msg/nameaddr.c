@@ -37,6 +37,29 @@ static inline int uri_shape_ok(const char *p, size_t n)
     return i + 1 < n && p[i] == ':';
 }
 
+/* 1 when p[j..e), the rest of a value that does not start with a display
+ * name of tokens followed by '<', holds a '<' that could open a name-addr:
+ * one before the first ';', or one after it outside the quoted-strings of
+ * the header parameters (gen-value = quoted-string, and qdtext includes
+ * '<', RFC 3261 25.1). An unterminated quoted-string counts as holding one,
+ * so the error stays the display-name one. */
+static int stray_laquot(const char *p, size_t j, size_t e)
+{
+    const char *l = memchr(p + j, '<', e - j);
+    if (l == NULL) return 0;
+    const char *semi = memchr(p + j, ';', e - j);
+    if (semi == NULL || l < semi) return 1;
+    for (size_t k = (size_t)(semi - p); k < e; k++) {
+        if (p[k] == '<') return 1;
+        if (p[k] == '"') {
+            size_t bad, q = sd_quoted_scan(p + k, e - k, &bad);
+            if (q == 0) return 1;
+            k += q - 1;
+        }
+    }
+    return 0;
+}
+
 /* Header parameters from p[i] == ';' to n: validated with the generic
  * iterator; out->params gets the list without the first ';' and its LWS.
  * With `tag`, the value of the first "tag" parameter (any case) goes to
@@ -115,7 +138,7 @@ static inline sd_err nameaddr_parse(const char *base, sd_span v, int allow_star,
             out->display = mkspan(o + i, de - i);
             i = j;
             angle = 1;
-        } else if (j < e && memchr(p + j, '<', e - j) != NULL) {
+        } else if (j < e && stray_laquot(p, j, e)) {
             return sd_error_set(err, SD_EPARSE, o + j,
                                 "display-name: character not allowed outside a quoted-string");
         }

@@ -35,6 +35,16 @@ static inline const char *scan_ctl(const char *p, const char *end)
 #if defined(__SSE2__)
     const __m128i k1f = _mm_set1_epi8(0x1f);
     const __m128i k7f = _mm_set1_epi8(0x7f);
+    /* 32 octets a step (a header line is usually longer than 16), then 16 */
+    while (end - p >= 32) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        __m128i mx = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, k1f), x), _mm_cmpeq_epi8(x, k7f));
+        __m128i my = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(y, k1f), y), _mm_cmpeq_epi8(y, k7f));
+        unsigned bits = (unsigned)_mm_movemask_epi8(mx) | (unsigned)_mm_movemask_epi8(my) << 16;
+        if (bits) return p + __builtin_ctz(bits);
+        p += 32;
+    }
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, k1f), x), _mm_cmpeq_epi8(x, k7f));
@@ -288,12 +298,34 @@ static sd_err check_via(pstate *st, sd_span v)
     return SD_OK;
 }
 
+/* Max-Forwards = 1*DIGIT, 0..255 (leading zeros allowed). */
+static sd_err check_max_forwards(pstate *st, sd_span v)
+{
+    const char *buf = st->buf;
+    uint64_t n;
+    if (parse_uint(buf + v.off, buf + v.off + v.len, 255, &n) != 0)
+        return sd_error_set(st->err, SD_EPARSE, v.off, "Max-Forwards '%.*s' is not a number 0..255",
+                            (int)(v.len > 24 ? 24 : v.len), buf + v.off);
+    st->m->max_forwards = (int32_t)n;
+    return SD_OK;
+}
+
+/* Content-Length = 1*DIGIT, below 2**32. */
+static sd_err check_content_length(pstate *st, sd_span v)
+{
+    const char *buf = st->buf;
+    uint64_t n;
+    if (parse_uint(buf + v.off, buf + v.off + v.len, 0xffffffffu, &n) != 0)
+        return sd_error_set(st->err, SD_EPARSE, v.off, "Content-Length '%.*s' is not a decimal number",
+                            (int)(v.len > 24 ? 24 : v.len), buf + v.off);
+    st->m->content_length = (int64_t)n;
+    return SD_OK;
+}
+
 /* Check one indexed header the first time its id is seen. */
 static sd_err check_header(pstate *st, const sd_header *h)
 {
-    const char *buf = st->buf;
     sd_msg *m = st->m;
-    uint64_t n;
     switch (h->id) {
     case SD_H_CALL_ID:
         m->call_id = h->value;
@@ -305,17 +337,9 @@ static sd_err check_header(pstate *st, const sd_header *h)
     case SD_H_CSEQ:
         return check_cseq(st, h->value);
     case SD_H_MAX_FORWARDS:
-        if (parse_uint(buf + h->value.off, buf + h->value.off + h->value.len, 255, &n) != 0)
-            return sd_error_set(st->err, SD_EPARSE, h->value.off, "Max-Forwards '%.*s' is not a number 0..255",
-                                (int)(h->value.len > 24 ? 24 : h->value.len), buf + h->value.off);
-        m->max_forwards = (int32_t)n;
-        return SD_OK;
+        return check_max_forwards(st, h->value);
     case SD_H_CONTENT_LENGTH:
-        if (parse_uint(buf + h->value.off, buf + h->value.off + h->value.len, 0xffffffffu, &n) != 0)
-            return sd_error_set(st->err, SD_EPARSE, h->value.off, "Content-Length '%.*s' is not a decimal number",
-                                (int)(h->value.len > 24 ? 24 : h->value.len), buf + h->value.off);
-        m->content_length = (int64_t)n;
-        return SD_OK;
+        return check_content_length(st, h->value);
     case SD_H_VIA:
         return check_via(st, h->value);
     case SD_H_CONTACT:
@@ -336,6 +360,11 @@ static sd_err check_header(pstate *st, const sd_header *h)
      (1ull << SD_H_MAX_FORWARDS) | (1ull << SD_H_CONTENT_LENGTH) | (1ull << SD_H_VIA) |                   \
      (1ull << SD_H_CONTACT) | (1ull << SD_H_ROUTE) | (1ull << SD_H_RECORD_ROUTE))
 _Static_assert(SD_H__COUNT <= 64, "CHECKED_IDS is a 64-bit set");
+
+/* The checked ids whose values are name-addr lists (nameaddr_fast). */
+#define NA_IDS                                                                                            \
+    ((1ull << SD_H_FROM) | (1ull << SD_H_TO) | (1ull << SD_H_CONTACT) | (1ull << SD_H_ROUTE) |             \
+     (1ull << SD_H_RECORD_ROUTE))
 
 /* Compare two value spans byte for byte. */
 static int span_eq(const char *buf, sd_span a, sd_span b)
@@ -390,16 +419,147 @@ static int ruri_fast(const char *p, size_t n)
     return i == n;
 }
 
+/*
+ * The common name-addr value of a From, To, Contact, Route or Record-Route
+ * line in one pass: [ quoted-string SP *SP ] "<" URI ">" *( ";" token
+ * [ "=" token ] ), in p[0..n), a value span without CTL or HT (the line
+ * scan found none) and without LWS at either end. 1 when the value is of
+ * that shape and the general path (sd_nameaddr_parse(_tag), then
+ * check_uri) accepts it as one element: *uri_len is the URI length and
+ * *tag / *has_tag the value of the first "tag" parameter (any case) as an
+ * offset into p. 0 otherwise, errors included: the general path then
+ * decides and reports.
+ */
+static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_off, size_t *tag_len,
+                         int *has_tag)
+{
+    size_t i = 0;
+    if (n < 7) return 0;
+    if (p[0] == '"') {
+        size_t bad, q = sd_quoted_scan(p, n, &bad);
+        if (q == 0) return 0;
+        i = q;
+        while (i < n && p[i] == ' ') i++;
+    }
+    if (i >= n || p[i] != '<') return 0;
+    size_t us = ++i;
+    /* the URI runs to the first '>'; SP (the only octet <= 0x20 left) or
+     * '<' before it is for the general path to report */
+    i = sd_find_from(p, i, n, '>', '<', '>', 1);
+    if (i == n || p[i] != '>') return 0;
+    size_t ul = i - us;
+    const sd_limits *lim = &st->o->limits;
+    if (st->o->flags & SD_PARSE_CHECK_URIS) {
+        if ((lim->max_uri != 0 && ul > lim->max_uri) || !ruri_fast(p + us, ul)) return 0;
+    } else {
+        if (ul > lim->max_uri || ul < 5 || memcmp(p + us, "sip:", 4) != 0) return 0;
+    }
+    i++;
+    *has_tag = 0;
+    while (i < n) {
+        if (p[i] != ';') return 0;
+        size_t ns = ++i;
+        i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+        if (i == ns) return 0;
+        int is_tag = i - ns == 3 && !*has_tag && (p[ns] | 0x20) == 't' && (p[ns + 1] | 0x20) == 'a' &&
+                     (p[ns + 2] | 0x20) == 'g';
+        if (i < n && p[i] == '=') {
+            size_t vs = ++i;
+            i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+            if (i == vs) return 0;
+            if (is_tag) {
+                if (i - vs > lim->max_tag) return 0;
+                *tag_off = vs;
+                *tag_len = i - vs;
+                *has_tag = 1;
+            }
+        } else if (is_tag) {
+            return 0; /* a bare tag: an error for From and To */
+        }
+    }
+    return 1;
+}
+
+/* One canonical spelling "Name: " of a common header. */
+#define CANON(lit, hid)                                                                                    \
+    do {                                                                                                   \
+        if (memcmp(line, lit, sizeof lit - 1) == 0) {                                                      \
+            *id = hid;                                                                                     \
+            return sizeof lit - 3;                                                                         \
+        }                                                                                                  \
+    } while (0)
+
+/* Length of the header name when the line starts with the canonical
+ * spelling of a common header followed by ": " (at least 16 octets are
+ * readable), with its id in *id; 0 otherwise (the general path then reads
+ * the name). A header name is case-insensitive, so this only saves the
+ * lookup of the usual spelling. */
+static inline size_t canon_line_name(const char *line, sd_hdr_id *id)
+{
+    switch (line[0]) {
+    case 'F': CANON("From: ", SD_H_FROM); break;
+    case 'T': CANON("To: ", SD_H_TO); break;
+    case 'C':
+        CANON("Call-ID: ", SD_H_CALL_ID);
+        CANON("CSeq: ", SD_H_CSEQ);
+        CANON("Contact: ", SD_H_CONTACT);
+        CANON("Content-Length: ", SD_H_CONTENT_LENGTH);
+        CANON("Content-Type: ", SD_H_CONTENT_TYPE);
+        break;
+    case 'R':
+        CANON("Route: ", SD_H_ROUTE);
+        CANON("Record-Route: ", SD_H_RECORD_ROUTE);
+        break;
+    case 'M': CANON("Max-Forwards: ", SD_H_MAX_FORWARDS); break;
+    case 'A':
+        CANON("Allow: ", SD_H_ALLOW);
+        CANON("Accept: ", SD_H_ACCEPT);
+        break;
+    case 'S':
+        CANON("Supported: ", SD_H_SUPPORTED);
+        CANON("Subject: ", SD_H_SUBJECT);
+        CANON("Server: ", SD_H_SERVER);
+        break;
+    case 'U': CANON("User-Agent: ", SD_H_USER_AGENT); break;
+    case 'E':
+        CANON("Expires: ", SD_H_EXPIRES);
+        CANON("Event: ", SD_H_EVENT);
+        break;
+    default: break;
+    }
+    return 0;
+}
+#undef CANON
+
+/* Case-insensitive "SIP/" at p (4 readable octets), one compare: OR-ing
+ * 0x20 into the three letters maps exactly 'S'/'s', 'I'/'i', 'P'/'p' onto
+ * the lower case; the '/' is compared as is. */
+static inline int is_sip_slash(const char *p)
+{
+    static const unsigned char fold[4] = {0x20, 0x20, 0x20, 0};
+    uint32_t w, f, k;
+    memcpy(&w, p, 4);
+    memcpy(&f, fold, 4);
+    memcpy(&k, "sip/", 4);
+    return (w | f) == k;
+}
+
+/* Case-insensitive "SIP/2.0" at p (7 readable octets). */
+static inline int is_sip20(const char *p)
+{
+    return is_sip_slash(p) && p[4] == '2' && p[5] == '.' && p[6] == '0';
+}
+
 /* Request-Line (RFC 3261 7.1) or Status-Line (7.2), ending at `cr`. */
 static sd_err parse_start_line(pstate *st, const char *p, const char *cr)
 {
     const char *buf = st->buf;
     sd_msg *m = st->m;
-    if (cr - p >= 4 && sd_ieq(p, "SIP/", 4)) {
+    if (cr - p >= 4 && is_sip_slash(p)) {
         /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
         const char *sp = memchr(p, ' ', (size_t)(cr - p));
         if (sp == NULL) return sd_error_set(st->err, SD_EPARSE, OFF(cr), "status line without a status code");
-        if (sp - p != 7 || !sd_ieq(p, "SIP/2.0", 7))
+        if (sp - p != 7 || !is_sip20(p))
             return sd_error_set(st->err, SD_EPARSE, OFF(p), "unsupported SIP version '%.*s' (only SIP/2.0)",
                                 (int)(sp - p > 32 ? 32 : sp - p), p);
         const char *c = sp + 1;
@@ -425,7 +585,7 @@ static sd_err parse_start_line(pstate *st, const char *p, const char *cr)
     if (sp2 == NULL) return sd_error_set(st->err, SD_EPARSE, OFF(u), "request line without SIP-Version");
     if (sp2 == u) return sd_error_set(st->err, SD_EPARSE, OFF(u), "empty Request-URI (extra SP in request line)");
     const char *ver = sp2 + 1;
-    if (cr - ver != 7 || !sd_ieq(ver, "SIP/2.0", 7)) {
+    if (cr - ver != 7 || !is_sip20(ver)) {
         if (cr - ver >= 4 && sd_ieq(ver, "SIP/", 4) && memchr(ver, ' ', (size_t)(cr - ver)) == NULL)
             return sd_error_set(st->err, SD_EPARSE, OFF(ver), "unsupported SIP version '%.*s' (only SIP/2.0)",
                                 (int)(cr - ver > 32 ? 32 : cr - ver), ver);
@@ -518,11 +678,11 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
          * trim and no list split. Taken only when it ends exactly as the
          * general path would read it and every check passes; anything
          * else (an error included) goes the general way. */
-        if (hend - line >= 16) {
+        if (hend - line >= 16 && n < max_hdrs) {
             uint64_t w0, k0;
             memcpy(&w0, line, 8);
             memcpy(&k0, "Via: SIP", 8);
-            if (w0 == k0 && n < max_hdrs) {
+            if (w0 == k0) {
                 const char *vs = line + 5, *cr = scan_ctl(vs, hend);
                 sd_via via;
                 if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
@@ -540,6 +700,66 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                     n++;
                     p = cr + 2;
                     continue;
+                }
+            } else {
+                /* A common header in its canonical spelling, "Name: value"
+                 * on one line with no LWS around the value: the name needs
+                 * no lookup and the value no trim. Checked headers are
+                 * checked as the general path would (its errors are the
+                 * same: nothing else on the line is in question); From,
+                 * To, Contact, Route and Record-Route values of the
+                 * common shape (nameaddr_fast) skip the name-addr parser
+                 * and go the general way otherwise, as does a second
+                 * occurrence of a single-valued header. */
+                sd_hdr_id id;
+                size_t nl = canon_line_name(line, &id);
+                if (nl != 0) {
+                    const char *vs = line + nl + 2, *cr = scan_ctl(vs, hend);
+                    size_t toff = 0, tlen = 0;
+                    int ht = 0, na = 0;
+                    if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
+                        !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
+                        (size_t)(cr - line) <= lim->max_header_line && cr > vs && vs[0] != ' ' && cr[-1] != ' ' &&
+                        (out->first[id] < 0 || !sd_hdr_table[id].single) &&
+                        (!(na = NA_IDS >> id & 1) || nameaddr_fast(&st, vs, (size_t)(cr - vs), &toff, &tlen, &ht))) {
+                        sd_header *h = &hdrs[n];
+                        h->name = SPAN(line, line + nl);
+                        h->value = SPAN(vs, cr);
+                        h->id = (uint16_t)id;
+                        h->flags = 0;
+                        h->_pad = 0;
+                        int fresh = out->first[id] < 0;
+                        if (fresh) out->first[id] = (int16_t)n;
+                        if (na) {
+                            if (fresh && (id == SD_H_FROM || id == SD_H_TO)) {
+                                sd_span tg = {0, 0};
+                                if (ht) tg = SPAN(vs + toff, vs + toff + tlen);
+                                if (id == SD_H_FROM) {
+                                    out->from_tag = tg;
+                                    out->has_from_tag = (uint8_t)ht;
+                                } else {
+                                    out->to_tag = tg;
+                                    out->has_to_tag = (uint8_t)ht;
+                                }
+                            }
+                        } else if (CHECKED_IDS >> id & 1) {
+                            /* the checks check_header makes, called directly */
+                            switch (id) {
+                            case SD_H_CALL_ID:
+                                out->call_id = h->value;
+                                rc = check_call_id(&st, h->value);
+                                break;
+                            case SD_H_CSEQ: rc = check_cseq(&st, h->value); break;
+                            case SD_H_MAX_FORWARDS: rc = check_max_forwards(&st, h->value); break;
+                            case SD_H_CONTENT_LENGTH: rc = check_content_length(&st, h->value); break;
+                            default: rc = check_header(&st, h); break;
+                            }
+                            if (rc != SD_OK) return rc;
+                        }
+                        n++;
+                        p = cr + 2;
+                        continue;
+                    }
                 }
             }
         }

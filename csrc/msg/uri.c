@@ -305,8 +305,38 @@ size_t sd_quoted_scan(const char *p, size_t n, size_t *bad)
 
 /* ---- SIP / SIPS ---- */
 
+/* 1 when the URI parameter name p[0..len) is "method", "transport" or
+ * "user" in any case: the parameters whose value RFC 3261 25.1 also allows
+ * to be a token (method-param = "method=" Method; transport-param with
+ * other-transport = token; user-param with other-user = token). */
+static inline int token_valued_param(const char *p, size_t len)
+{
+    switch (len) {
+    case 4: return sd_ieq(p, "user", 4);
+    case 6: return sd_ieq(p, "method", 6);
+    case 9: return sd_ieq(p, "transport", 9);
+    default: return 0;
+    }
+}
+
+/* End of the URI parameter value from p[vs] (name p[ns..ne)): the longer of
+ * a 1*paramchar run (other-param's pvalue) and, for the token-valued
+ * parameters, a token run. Token octets outside paramchar are '`' and a
+ * '%' that starts no escape, so the token run is only tried when the
+ * paramchar run stops at one of those. */
+static inline size_t pvalue_end(const char *p, size_t ns, size_t ne, size_t vs, size_t n)
+{
+    size_t i = esc_run(p, vs, n, SD_C_PARAM);
+    if (i < n && (p[i] == '%' || p[i] == '`') && token_valued_param(p + ns, ne - ns)) {
+        size_t t = vs + sd_span_class(p + vs, n - vs, SD_C_TOKEN);
+        if (t > i) i = t;
+    }
+    return i;
+}
+
 /* uri-parameters = *( ";" uri-parameter ), p[i] == ';'. pname and pvalue are
- * 1*paramchar. Returns the end of the list; on error *bad is set. */
+ * 1*paramchar; method, transport and user values may also be tokens
+ * (pvalue_end). Returns the end of the list; on error *bad is set. */
 static size_t uri_params_scan(const char *p, size_t i, size_t n, size_t *bad)
 {
     while (i < n && p[i] == ';') {
@@ -317,8 +347,9 @@ static size_t uri_params_scan(const char *p, size_t i, size_t n, size_t *bad)
             return 0;
         }
         if (i < n && p[i] == '=') {
-            s = ++i;
-            i = esc_run(p, i, n, SD_C_PARAM);
+            size_t ns = s;
+            s = i + 1;
+            i = pvalue_end(p, ns, i, s, n);
             if (i == s) {
                 *bad = i;
                 return 0;
@@ -527,7 +558,8 @@ size_t sd_pct_decode(const char *p, size_t len, char *out)
 
 /* One step of the parameter iterator (sd_param_next). Generic-params are
  * read by sd_gparam_step (uri.h); URI parameters (RFC 3261 25.1:
- * pname [ "=" pvalue ], no LWS) here. `kind` is SD_GV_NONE for a bare
+ * pname [ "=" pvalue ], no LWS; method, transport and user values may
+ * also be tokens, see pvalue_end) here. `kind` is SD_GV_NONE for a bare
  * name, SD_GV_TOKEN for any URI parameter value. */
 static inline int param_step(const char *base, sd_span v, int uri, uint32_t *pos, sd_span *name,
                              sd_span *value, int *kind, size_t *bad)
@@ -567,7 +599,7 @@ static inline int param_step(const char *base, sd_span v, int uri, uint32_t *pos
             *bad = o + vs;
             return -1;
         }
-        i = esc_run(p, vs, n, SD_C_PARAM);
+        i = pvalue_end(p, ns, vs - 1, vs, n);
         if (i == vs) {
             *bad = o + vs;
             return -1;

@@ -229,3 +229,34 @@ TEST(test_nameaddr_offsets)
     CHECK_EQ_INT(sd_nameaddr_parse(base, z, 0, &na, &e), SD_OK);
     CHECK_EQ_INT(na.params.len, 0);
 }
+
+/* RFC 3261 25.1: ( name-addr / addr-spec ) *( SEMI generic-param ) with
+ * gen-value = quoted-string, and qdtext includes '<': a '<' inside a quoted
+ * parameter value after an addr-spec opens no name-addr. A '<' outside the
+ * quoted-strings still makes the value a display name that needs quotes. */
+TEST(test_nameaddr_addr_spec_quoted_laquot)
+{
+    sd_nameaddr na;
+    sd_error e;
+    const char *s = "sip:a@example.com;x=\"<\";tag=1";
+    CHECK_EQ_INT(nap(s, &na), SD_OK);
+    CHECK_EQ_INT(na.has_brackets, 0);
+    CHECK_EQ_INT(na.display.len, 0);
+    CHECK_SPAN(s, na.uri, "sip:a@example.com");
+    CHECK_SPAN(s, na.params, "x=\"<\";tag=1");
+    s = "sip:a@example.com ; x = \"a\\\"<b\" ;y=\"<sip:c@d>\"";
+    CHECK_EQ_INT(nap(s, &na), SD_OK);
+    CHECK_SPAN(s, na.uri, "sip:a@example.com");
+    static const char *const bad[] = {
+        "sip:a@example.com;x=\"<\";y=<", /* a '<' outside the quotes */
+        "sip:a@example.com;x=\"<",        /* unterminated quoted-string */
+        "sip:a@example.com<x>;y=\"<\"",
+        "a \"<\" <sip:x@y>",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        sd_err rc = nap_n(bad[k], strlen(bad[k]), 0, &na, &e);
+        if (rc != SD_EPARSE) fprintf(stderr, "accepted: %s\n", bad[k]);
+        CHECK_EQ_INT(rc, SD_EPARSE);
+        CHECK(strstr(e.reason, "display-name") != NULL);
+    }
+}

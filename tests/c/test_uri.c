@@ -713,3 +713,42 @@ TEST(test_find_from_model)
     }
     CHECK_EQ_INT(bad, 0);
 }
+
+/* RFC 3261 25.1: method-param = "method=" Method, transport-param =
+ * "transport=" ( ... / other-transport ), user-param = "user=" ( "phone" /
+ * "ip" / other-user ), with Method, other-transport and other-user tokens:
+ * these three take token values ('`' and a bare '%' included), any case of
+ * the name; every other parameter stays 1*paramchar. */
+TEST(test_uri_param_token_values)
+{
+    sd_uri u;
+    static const char *const ok[] = {
+        "sip:b@example.com;method=A`B", "sip:b@example.com;transport=x%y", "sip:b@example.com;user=a`b",
+        "sip:h;METHOD=%", "sip:h;Transport=`;lr", "sip:h;uSeR=a%zz?x=y", "sip:h;user=a(b)",
+        "sip:h;method=%41`", "sips:h;lr;method=INVITE`",
+    };
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+        sd_err rc = up(ok[k], &u);
+        if (rc != SD_OK) fprintf(stderr, "refused: %s\n", ok[k]);
+        CHECK_EQ_INT(rc, SD_OK);
+    }
+    const char *s = "sip:b@example.com;method=A`B;lr";
+    CHECK_EQ_INT(up(s, &u), SD_OK);
+    CHECK_SPAN(s, u.params, "method=A`B;lr");
+    sd_span v;
+    sd_span uv = u.params;
+    CHECK_EQ_INT(sd_param_find(s, uv, 1, "method", 6, &v), 1);
+    CHECK_SPAN(s, v, "A`B");
+    CHECK_EQ_INT(count_params(s + uv.off, 1), 2);
+    static const char *const bad[] = {
+        "sip:h;x=A`B", "sip:h;x=a%y", "sip:h;methods=a`", "sip:h;m%65thod=a`", "sip:h;method=a(`",
+        "sip:h;user=", "sip:h;transport=a`<", "sip:h;method`=a", "tel:+1;method=a`",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        sd_err rc = up(bad[k], &u);
+        if (rc != SD_EPARSE) fprintf(stderr, "accepted: %s\n", bad[k]);
+        CHECK_EQ_INT(rc, SD_EPARSE);
+    }
+    CHECK_EQ_INT(count_params("x=a`", 1), -1);
+    CHECK_EQ_INT(count_params("user=a`", 1), 1);
+}
