@@ -243,22 +243,39 @@ static PyObject *params_list(sdpy_state *st, const char *buf, sd_span v, int uri
     return lst;
 }
 
+/* The bytes of a value handed to one of the value parsers: a new bytes
+ * reference with *len set, or NULL with ParseError (not encodable) or
+ * LimitError (over 16 MiB: spans are 32-bit and no SIP value is that long). */
+static PyObject *value_bytes(sdpy_state *st, PyObject *arg, const char *what, Py_ssize_t *len)
+{
+    PyObject *b = sdpy_as_bytes(arg, what);
+    sd_error e;
+    if (b == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+        PyErr_Clear();
+        sd_error_set(&e, SD_EPARSE, SIZE_MAX, "%s is not encodable as UTF-8 (lone surrogate)", what);
+        return sdpy_raise(st, &e, 0);
+    }
+    *len = PyBytes_GET_SIZE(b);
+    if (*len > 0xffffff) {
+        Py_DECREF(b);
+        sd_error_set(&e, SD_ELIMIT, 0xffffff, "%s longer than 16 MiB", what);
+        return sdpy_raise(st, &e, 0);
+    }
+    return b;
+}
+
 /* _parse_uri(text) -> (scheme, user, password, host, port, params, headers, opaque) */
 static PyObject *py_parse_uri(PyObject *module, PyObject *arg)
 {
     sdpy_state *st = state_of_module(module);
-    PyObject *b = sdpy_as_bytes(arg, "uri");
+    Py_ssize_t len;
+    PyObject *b = value_bytes(st, arg, "URI", &len);
     if (b == NULL) return NULL;
     const char *buf = PyBytes_AS_STRING(b);
-    Py_ssize_t len = PyBytes_GET_SIZE(b);
     sd_uri u;
     sd_error e;
     PyObject *r = NULL;
-    if (len > 0xffffff) {
-        sd_error_set(&e, SD_ELIMIT, 0, "URI too long");
-        sdpy_raise(st, &e, 0);
-        goto out;
-    }
     if (sd_uri_parse(buf, (sd_span){0, (uint32_t)len}, st->opts.limits.max_uri, &u, &e) != SD_OK) {
         sdpy_raise(st, &e, 0);
         goto out;
@@ -285,18 +302,13 @@ static PyObject *py_parse_name_addr(PyObject *module, PyObject *args)
     PyObject *arg;
     int star = 0;
     if (!PyArg_ParseTuple(args, "O|p:_parse_name_addr", &arg, &star)) return NULL;
-    PyObject *b = sdpy_as_bytes(arg, "name-addr");
+    Py_ssize_t len;
+    PyObject *b = value_bytes(st, arg, "name-addr", &len);
     if (b == NULL) return NULL;
     const char *buf = PyBytes_AS_STRING(b);
-    Py_ssize_t len = PyBytes_GET_SIZE(b);
     sd_nameaddr na;
     sd_error e;
     PyObject *r = NULL;
-    if (len > 0xffffff) {
-        sd_error_set(&e, SD_ELIMIT, 0, "value too long");
-        sdpy_raise(st, &e, 0);
-        goto out;
-    }
     if (sd_nameaddr_parse(buf, (sd_span){0, (uint32_t)len}, star, &na, &e) != SD_OK) {
         sdpy_raise(st, &e, 0);
         goto out;
@@ -315,18 +327,13 @@ out:
 static PyObject *py_parse_via(PyObject *module, PyObject *arg)
 {
     sdpy_state *st = state_of_module(module);
-    PyObject *b = sdpy_as_bytes(arg, "via");
+    Py_ssize_t len;
+    PyObject *b = value_bytes(st, arg, "Via", &len);
     if (b == NULL) return NULL;
     const char *buf = PyBytes_AS_STRING(b);
-    Py_ssize_t len = PyBytes_GET_SIZE(b);
     sd_via v;
     sd_error e;
     PyObject *r = NULL;
-    if (len > 0xffffff) {
-        sd_error_set(&e, SD_ELIMIT, 0, "value too long");
-        sdpy_raise(st, &e, 0);
-        goto out;
-    }
     if (sd_via_parse(buf, (sd_span){0, (uint32_t)len}, &v, &e) != SD_OK) {
         sdpy_raise(st, &e, 0);
         goto out;
@@ -346,18 +353,11 @@ out:
 static PyObject *py_split_list(PyObject *module, PyObject *arg)
 {
     sdpy_state *st = state_of_module(module);
-    PyObject *b = sdpy_as_bytes(arg, "value");
+    Py_ssize_t len;
+    PyObject *b = value_bytes(st, arg, "value", &len);
     if (b == NULL) return NULL;
     const char *buf = PyBytes_AS_STRING(b);
-    Py_ssize_t len = PyBytes_GET_SIZE(b);
-    PyObject *lst = NULL;
-    if (len > 0xffffff) {
-        sd_error e;
-        sd_error_set(&e, SD_ELIMIT, 0, "value too long");
-        sdpy_raise(st, &e, 0);
-        goto out;
-    }
-    lst = PyList_New(0);
+    PyObject *lst = PyList_New(0);
     if (lst == NULL) goto out;
     uint32_t pos = 0;
     sd_span item;
