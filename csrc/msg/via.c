@@ -51,9 +51,44 @@ static inline int name_is(const char *base, sd_span nm, const char *lit, size_t 
     return nm.len == len && (load_lc(base + nm.off, len) | lower) == load_lc(lit, len);
 }
 
+/*
+ * sd_ipv4_len(p, n) == n && n > 0: p[0..n) is exactly an IPv4address.
+ * `lo` is the lowest readable address: when p + n - 16 >= lo, the 16
+ * octets ending at p + n are classified at once and the structure read
+ * from the masks (three single dots, neither first nor last, between
+ * runs of one to three digits); only three-digit runs are then read for
+ * their value.
+ */
+static inline int ipv4_exact(const char *p, size_t n, const char *lo)
+{
+#if defined(__SSE2__)
+    if (n >= 7 && n <= 15 && (size_t)(p - lo) + n >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+        unsigned sh = 16 - (unsigned)n, all = ((unsigned)1 << n) - 1;
+        unsigned dig = ((unsigned)_mm_movemask_epi8(sd_in_range16(x, '0', '9')) >> sh) & all;
+        unsigned dot = ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.'))) >> sh) & all;
+        unsigned d1 = dot & (dot - 1), d2 = d1 & (d1 - 1);
+        if ((dig | dot) != all || d2 == 0 || (d2 & (d2 - 1)) != 0 || (dot & 1) || (dot >> (n - 1)) ||
+            (dot & (dot >> 1)) || (dig & (dig >> 1) & (dig >> 2) & (dig >> 3)))
+            return 0;
+        /* each run of three digits (none longer) is at most 255 */
+        for (unsigned t = dig & (dig >> 1) & (dig >> 2); t != 0; t &= t - 1) {
+            const char *q = p + __builtin_ctz(t);
+            if ((q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0') > 255) return 0;
+        }
+        return 1;
+    }
+#else
+    (void)lo;
+#endif
+    return n != 0 && sd_ipv4_len(p, n) == n;
+}
+
 /* One via-params entry with value kind `kind` (SD_GV_*): fill the known
- * fields of *out. Returns NULL or the reason it is malformed. */
-static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_span val, int kind, sd_via *out)
+ * fields of *out. `lo` is the lowest readable address (the start of the
+ * Via value). Returns NULL or the reason it is malformed. */
+static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_span val, int kind, sd_via *out,
+                                              const char *lo)
 {
     const char *vp = base + val.off;
     int hv = kind != SD_GV_NONE;
@@ -73,7 +108,7 @@ static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_s
         if (out->has_received) return "duplicate received";
         /* IPv6 values were validated by the iterator; a token holds no
          * ':' and is an IPv4address or nothing */
-        if (kind == SD_GV_TOKEN ? val.len == 0 || sd_ipv4_len(vp, val.len) != val.len : kind != SD_GV_IPV6 && kind != SD_GV_IPV6REF)
+        if (kind == SD_GV_TOKEN ? !ipv4_exact(vp, val.len, lo) : kind != SD_GV_IPV6 && kind != SD_GV_IPV6REF)
             return "received must be an IPv4 or IPv6 address";
         out->received = val;
         out->has_received = 1;
@@ -87,8 +122,18 @@ static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_s
         } else if (name_is(base, nm, "rport", 5)) {
             if (out->has_rport) return "duplicate rport";
             if (hv) {
-                if (sd_digits_scan(vp, val.len, 65535, &num) != val.len || num < 1)
+                if (val.len <= 5) {
+                    /* the usual value, read in line */
+                    unsigned v = 0, d;
+                    for (size_t k = 0; k < val.len; k++) {
+                        if ((d = sd_digit_of(vp[k])) >= 10) return "rport must be 1..65535";
+                        v = v * 10 + d;
+                    }
+                    if (v < 1 || v > 65535) return "rport must be 1..65535";
+                    num = (int32_t)v;
+                } else if (sd_digits_scan(vp, val.len, 65535, &num) != val.len || num < 1) {
                     return "rport must be 1..65535";
+                }
                 out->rport = num;
             } else {
                 out->rport = 0;
@@ -158,12 +203,25 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
         /* at most five digits here; longer runs (leading zeros) are left
          * to the general parser */
         unsigned d, port = 0;
-        size_t s = ++i, lim = n - i < 5 ? n : i + 5;
-        while (i < lim && (d = (unsigned)(unsigned char)p[i] - '0') < 10) {
-            port = port * 10 + d;
-            i++;
+        size_t s = ++i;
+#if defined(__SSE2__)
+        if (n - i >= 16) {
+            /* the digit run from one 16-octet mask */
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(sd_in_range16(x, '0', '9')));
+            if (run == 0 || run > 5) return 0;
+            for (size_t e = i + run; i < e; i++) port = port * 10 + ((unsigned)(unsigned char)p[i] - '0');
+            if (port > 65535) return 0;
+        } else
+#endif
+        {
+            size_t lim = n - i < 5 ? n : i + 5;
+            while (i < lim && (d = (unsigned)(unsigned char)p[i] - '0') < 10) {
+                port = port * 10 + d;
+                i++;
+            }
+            if (i == s || port > 65535 || (i < n && (unsigned)(unsigned char)p[i] - '0' < 10)) return 0;
         }
-        if (i == s || port > 65535 || (i < n && (unsigned)(unsigned char)p[i] - '0' < 10)) return 0;
         out->port = (int32_t)port;
     }
     if (i == n) {
@@ -186,7 +244,7 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
             val = mkspan(o + vs, i - vs);
             kind = SD_GV_TOKEN;
         }
-        if (via_param(base, nm, val, kind, out) != NULL) return 0;
+        if (via_param(base, nm, val, kind, out, p) != NULL) return 0;
         if (i == n) return 1;
         if (p[i] != ';') return 0;
     }
@@ -297,7 +355,7 @@ sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err)
     int kind, r;
     size_t bad = 0;
     while ((r = sd_gparam_step(base, ps, &pos, &nm, &val, &kind, &bad)) == 1) {
-        const char *why = via_param(base, nm, val, kind, out);
+        const char *why = via_param(base, nm, val, kind, out, p);
         if (why != NULL) return sd_error_set(err, SD_EPARSE, nm.off, "Via: %s", why);
     }
     if (r < 0) return sd_error_set(err, SD_EPARSE, bad, "Via: malformed parameter");

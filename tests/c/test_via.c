@@ -58,6 +58,46 @@ TEST(test_via_basic)
     CHECK_EQ_INT(v.rport, -1);
     CHECK_EQ_INT(v.ttl, -1);
 
+    /* rport values of one to five digits, and longer ones with leading zeros */
+    {
+        static const struct {
+            const char *s;
+            int32_t rport;
+        } ok[] = {
+            {"SIP/2.0/UDP h;rport=1", 1},
+            {"SIP/2.0/UDP h;rport=65535", 65535},
+            {"SIP/2.0/UDP h;rport=00001", 1},
+            {"SIP/2.0/UDP h;rport=000065535", 65535},
+            {"SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bKx;rport=9", 9},
+        };
+        for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+            CHECK_EQ_INT(vp(ok[k].s, &v), SD_OK);
+            CHECK_EQ_INT(v.has_rport, 1);
+            CHECK_EQ_INT(v.rport, ok[k].rport);
+        }
+    }
+
+    /* received (IPv4) and port, in and at the end of a long value */
+    {
+        static const struct {
+            const char *s;
+            const char *received;
+            int32_t port;
+        } ok[] = {
+            {"SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0.2.111", "192.0.2.111", 5060},
+            {"SIP/2.0/UDP pc33.atlanta.example.com:0;received=255.255.255.255;rport", "255.255.255.255", 0},
+            {"SIP/2.0/UDP pc33.atlanta.example.com:65535;received=0.0.0.0;rport=1", "0.0.0.0", 65535},
+            {"SIP/2.0/UDP pc33.atlanta.example.com:00001;received=001.02.249.199", "001.02.249.199", 1},
+            {"SIP/2.0/TCP a.example.com:5061;branch=z9hG4bKx;received=10.0.0.1", "10.0.0.1", 5061},
+        };
+        for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+            CHECK_EQ_INT(vp(ok[k].s, &v), SD_OK);
+            CHECK_EQ_INT(v.has_received, 1);
+            CHECK_SPAN(ok[k].s, v.received, ok[k].received);
+            CHECK_EQ_INT(v.port, ok[k].port);
+        }
+    }
+
     /* RFC 3581 3: rport without a value */
     s = "SIP/2.0/UDP h;rport;branch=z9hG4bKx";
     CHECK_EQ_INT(vp(s, &v), SD_OK);
@@ -186,6 +226,23 @@ TEST(test_via_reject)
         "SIP/2.0/UDP h;ttl=256", "SIP/2.0/UDP h;ttl=0001", "SIP/2.0/UDP h;ttl", "SIP/2.0/UDP h;ttl=x",
         "SIP/2.0/UDP h;ttl=1;ttl=1",
         "SIP/2.0/UDP h;rport=0", "SIP/2.0/UDP h;rport=65536", "SIP/2.0/UDP h;rport=a",
+        /* received and port read from 16-octet masks (a long enough value) */
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0.2.256",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0.2.1111;rport",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0..2;rport",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=.192.0.2.1",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0.2.1.",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=192.0.2",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=1.2.3.4.5",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=300.0.2.1;rport",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=1.2.3.4a",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:5060;received=0001.2.3.4",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:65536;branch=z9hG4bKx",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:;branch=z9hG4bKx",
+        "SIP/2.0/UDP proxy1.atlanta.example.com:99999;branch=z9hG4bKx",
+        "SIP/2.0/UDP h;rport=00000", "SIP/2.0/UDP h;rport=000000", "SIP/2.0/UDP h;rport=99999",
+        "SIP/2.0/UDP h;rport=5a", "SIP/2.0/UDP h;rport=/", "SIP/2.0/UDP h;rport=0065536",
+        "SIP/2.0/UDP host.example.com:5060;rport=6553x", "SIP/2.0/UDP h;rport=\"1\"",
         "SIP/2.0/UDP h;rport;rport",
         "SIP/2.0/UDP h;a=b c",
         "SIP/2.0/UDP h;tag=\"open",
