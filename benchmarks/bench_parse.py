@@ -47,11 +47,7 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DIRS = (
-    HERE / "corpus",
-    HERE.parent.parent / "shared" / "corpus",
-    Path("/work/shared/corpus"),
-)
+DEFAULT_DIRS = (HERE / "corpus",)
 PEERS = ("sipmessage", "pyvoip", "sippy")
 ALNUM = string.ascii_letters + string.digits
 CSEQ_MAX = 2**31 - 1

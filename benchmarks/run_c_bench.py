@@ -10,8 +10,8 @@ means over the files every parser accepted.
     python3 benchmarks/run_c_bench.py [--batches N] [--batch-ms MS] [--copies K]
                                       [--peers sipdialog,osip,sofia,floor] [FILE...]
 
-Default files: ../shared/corpus/*.sip (beside the repository, when present)
-plus benchmarks/corpus/*.sip; files with identical bytes are measured once.
+Default files: benchmarks/corpus/*.sip (the shared corpus and messages of our
+own); files with identical bytes are measured once.
 """
 import argparse
 import glob
@@ -28,11 +28,7 @@ PEERS = ["sipdialog", "osip", "sofia", "floor"]
 
 
 def default_files():
-    shared = sorted(glob.glob(os.path.join(ROOT, "..", "shared", "corpus", "*.sip")))
-    if not shared:
-        shared = sorted(glob.glob("/work/shared/corpus/*.sip"))
-    own = sorted(glob.glob(os.path.join(HERE, "corpus", "*.sip")))
-    return shared + own
+    return sorted(glob.glob(os.path.join(HERE, "corpus", "*.sip")))
 
 
 def dedupe(files):

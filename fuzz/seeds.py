@@ -3,8 +3,8 @@
 
     python3 fuzz/seeds.py [MESSAGE_FILE...]
 
-Default inputs: ../shared/torture/*.dat and ../shared/corpus/*.sip beside
-the repository (or /work/shared), plus benchmarks/corpus/*.sip.
+Default inputs: tests/data/torture/*.dat (RFC 4475 / RFC 5118) and
+benchmarks/corpus/*.sip.
 corpus/msg gets the messages themselves; corpus/uri, corpus/nameaddr and
 corpus/via get Request-URIs and header URIs, From/To/Contact/Route/
 Record-Route/Refer-To/Referred-By elements and Via elements taken from them
@@ -24,11 +24,7 @@ NAMEADDR_HDRS = {"from", "f", "to", "t", "contact", "m", "route", "record-route"
 
 
 def inputs():
-    shared = os.path.join(ROOT, "..", "shared")
-    if not os.path.isdir(shared):
-        shared = "/work/shared"
-    return (sorted(glob.glob(os.path.join(shared, "torture", "*.dat"))) +
-            sorted(glob.glob(os.path.join(shared, "corpus", "*.sip"))) +
+    return (sorted(glob.glob(os.path.join(ROOT, "tests", "data", "torture", "*.dat"))) +
             sorted(glob.glob(os.path.join(ROOT, "benchmarks", "corpus", "*.sip"))))
 
 

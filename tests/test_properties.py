@@ -2,7 +2,7 @@
 
 (a) generated messages parse and round-trip, and every field equals the
     part it was built from;
-(b) damaged messages (generated ones and ../shared corpus and torture files)
+(b) damaged messages (generated ones, benchmarks/corpus and tests/data/torture)
     either parse or raise ParseError, for parse() and for StreamParser fed in
     random chunks;
 (c) sanitizers are idempotent, and each validator accepts exactly the
@@ -57,8 +57,10 @@ def props(weight: float = 1.0) -> settings:
     return settings(PROFILE, max_examples=max(5, int(PROFILE.max_examples * weight)))
 
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"
-FILES = sorted(list((SHARED / "corpus").glob("*.sip")) + list((SHARED / "torture").glob("*.dat")))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FILES = sorted(list((ROOT / "benchmarks" / "corpus").glob("*.sip")) +
+               list((ROOT / "tests" / "data" / "torture").glob("*.dat")))
+assert FILES, "the corpus and the torture messages are part of the repository"
 FILE_BYTES = {f.name: f.read_bytes() for f in FILES}
 
 # ---------------------------------------------------------------------------
@@ -364,7 +366,6 @@ def test_damaged_generated_messages_parse_or_raise(parts, data, sizes):
     _check_stream(damaged, sizes)
 
 
-@pytest.mark.skipif(not FILES, reason="../shared corpus not available")
 @props(6)
 @given(st.data(), chunk_sizes)
 def test_damaged_corpus_messages_parse_or_raise(data, sizes):

@@ -1,6 +1,6 @@
 """The SIP torture tests of RFC 4475 and RFC 5118 against sipdialog.parse().
 
-Every message of ../shared/torture/ (listed in manifest.tsv) has one entry in
+Every message of tests/data/torture/ (listed in manifest.tsv) has one entry in
 EXPECTED below: what sipdialog does with it, and the fields it must get
 right. A message that is added, dropped or handled differently (accepted
 instead of rejected, another reason, another offset, a field that changes)
@@ -19,9 +19,9 @@ import pytest
 
 import sipdialog
 
-TORTURE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "torture"
-
-pytestmark = pytest.mark.skipif(not TORTURE.is_dir(), reason="torture messages not available")
+# RFC 4475 / RFC 5118 messages, byte-exact, with their manifest (tests/data/torture/README.md)
+TORTURE = pathlib.Path(__file__).resolve().parent / "data" / "torture"
+assert (TORTURE / "manifest.tsv").is_file(), "tests/data/torture is part of the repository"
 
 
 def _manifest():
