@@ -284,7 +284,7 @@ typedef struct sd_uri {
     sd_span host;       /* IPv6 reference includes the brackets */
     sd_span params;     /* after the first ';' up to '?' or end (no leading ';') */
     sd_span headers;    /* after '?' (no '?') */
-    sd_span opaque;     /* SD_URI_OTHER: everything after "scheme:" */
+    sd_span opaque;     /* everything after "scheme:" (every scheme) */
 } sd_uri;
 
 /*
@@ -309,8 +309,11 @@ size_t sd_pct_decode(const char *p, size_t len, char *out);
  * or URI parameters when `uri` is non-zero). Start with *pos = 0; each call
  * stores the next name and value (value.len == 0 and *has_value == 0 for a
  * bare name) and returns 1; 0 at the end. `v` is the params span (starting
- * right after the first ';' or at it: a leading ';' is skipped).
- * Malformed parameters: returns -1.
+ * right after the first ';' or at it: a leading ';' is skipped). A quoted
+ * value keeps its quotes (so callers can tell it was quoted). Between calls
+ * *pos is the index of the ';' after the last parameter (or v.len).
+ * Malformed parameters (";;", a trailing ';', "a=" without a value):
+ * returns -1.
  */
 int sd_param_next(const char *base, sd_span v, int uri, uint32_t *pos,
                   sd_span *name, sd_span *value, int *has_value);
@@ -336,8 +339,8 @@ typedef struct sd_nameaddr {
 /*
  * Parse one name-addr / addr-spec with its header parameters from
  * base[v.off .. v.off+v.len) (one element: split lists with sd_list_next).
- * In addr-spec form, the URI ends at the first ';' (RFC 3261 20: those are
- * header parameters) and may not contain '?' or ','. The URI itself is
+ * In addr-spec form, the URI ends at the first ';' or LWS (RFC 3261 20: what
+ * follows are header parameters) and may not contain '?' or ','. The URI itself is
  * located, not parsed: call sd_uri_parse on out->uri.
  * `allow_star`: accept "*" (Contact). Returns SD_OK or SD_EPARSE.
  */
@@ -361,8 +364,9 @@ typedef struct sd_via {
 
 /*
  * Parse one via-parm from base[v.off .. v.off+v.len) (one element of a Via
- * list). Accepts LWS around '/', ';' and '=' and RFC 5118 4.5's received
- * with an IPv6 reference. Returns SD_OK or SD_EPARSE.
+ * list). Accepts LWS around '/', ';', '=' and the port's ':' (RFC 3261
+ * SLASH, SEMI, EQUAL, COLON) and RFC 5118 4.5's received with an IPv6
+ * reference. Returns SD_OK or SD_EPARSE.
  */
 sd_err sd_via_parse(const char *base, sd_span v, sd_via *out, sd_error *err);
 
