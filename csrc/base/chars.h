@@ -170,6 +170,23 @@ __attribute__((target("ssse3"))) static inline size_t sd_token_end_ssse3(const c
 {
     return sd_class_end_ssse3(p, i, n, SD_LUT_TOKEN, SD_C_TOKEN);
 }
+
+/*
+ * Bit k set when p[i + k] (k < 32) is not a token octet or i + k >= n, so
+ * the lowest set bit, if any, is where a token starting at i ends; 0 when
+ * all 32 octets are token octets. p[0..n) must be readable as a whole and
+ * n >= 32, i <= n: near the end p[n-32..n) is read and shifted, so
+ * nothing outside p[0..n) is read.
+ */
+__attribute__((target("ssse3"))) static inline uint32_t sd_token_stop32_ssse3(const char *p, size_t i, size_t n)
+{
+    size_t b = n - i >= 32 ? i : n - 32;
+    uint64_t m = (uint64_t)sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + b)), SD_LUT_TOKEN) |
+                 (uint64_t)sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + b + 16)), SD_LUT_TOKEN)
+                     << 16 |
+                 (uint64_t)1 << 32;
+    return (uint32_t)(m >> (i - b));
+}
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)

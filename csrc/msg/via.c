@@ -28,6 +28,14 @@ static inline size_t skip_lws(const char *p, size_t i, size_t n)
     return i;
 }
 
+/* The four octets of s as they lie in memory. */
+static inline uint32_t sd_word4(const char *s)
+{
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w;
+}
+
 /* Case-insensitive match of an all-letter lower-case literal of length 1
  * to 8: OR-ing 0x20 into an octet maps it onto a lower-case letter L only
  * when it is L or its upper-case form, so a word compare is exact. */
@@ -181,7 +189,14 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
     out->rport = -1;
     out->protocol = mkspan(o, 3);
     out->version = mkspan(o + 4, 3);
-    size_t i = TOKEN_END(8);
+    /* the usual transports, followed by the SP, in one compare */
+    uint32_t t4;
+    size_t i;
+    memcpy(&t4, p + 8, 4);
+    if (t4 == sd_word4("UDP ") || t4 == sd_word4("TCP ") || t4 == sd_word4("TLS "))
+        i = 11;
+    else
+        i = TOKEN_END(8);
     if (i == 8 || i + 1 >= n || p[i] != ' ' || SD_IS(p[i + 1], SD_C_LWS)) return 0;
     out->transport = mkspan(o + 8, i - 8);
     i++;
@@ -210,8 +225,18 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
             __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
             unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(sd_in_range16(x, '0', '9')));
             if (run == 0 || run > 5) return 0;
-            for (size_t e = i + run; i < e; i++) port = port * 10 + ((unsigned)(unsigned char)p[i] - '0');
-            if (port > 65535) return 0;
+            /* the run's value from one word: the digits, moved up so
+             * the ones missing from eight are leading zeros, combined in
+             * pairs, quads and then as a whole */
+            uint64_t dw;
+            memcpy(&dw, p + i, 8);
+            dw = (dw & 0x0f0f0f0f0f0f0f0fu) << (8 * (8 - run));
+            dw = (dw * 10 + (dw >> 8)) & 0x00ff00ff00ff00ffu;
+            dw = (dw * 100 + (dw >> 16)) & 0x0000ffff0000ffffu;
+            dw = (dw * 10000 + (dw >> 32)) & 0xffffffffu;
+            if (dw > 65535) return 0;
+            port = (unsigned)dw;
+            i += run;
         } else
 #endif
         {
@@ -232,14 +257,23 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
     out->params = mkspan(o + i + 1, n - i - 1);
     for (;;) {
         /* p[i] == ';' */
-        size_t ns = i + 1, ne = TOKEN_END(ns);
+        size_t ns = i + 1, ne;
+        uint32_t stop = 0;
+#if defined(SD_SSSE3_DISPATCH)
+        /* name and value from one 32-octet mask when they fit in it */
+        if (simd && n >= 32) stop = sd_token_stop32_ssse3(p, ns, n);
+#endif
+        ne = stop ? ns + (size_t)__builtin_ctz(stop) : TOKEN_END(ns);
         if (ne == ns) return 0;
         sd_span nm = mkspan(o + ns, ne - ns), val = mkspan(o + ne, 0);
         int kind = SD_GV_NONE;
         i = ne;
         if (i < n && p[i] == '=') {
             size_t vs = i + 1;
-            i = TOKEN_END(vs);
+            /* the stops after the '=' (none when the '=' is the last
+             * octet of the mask or lies beyond it) */
+            stop = ne - ns < 31 ? stop & ~((2u << (ne - ns)) - 1u) : 0;
+            i = stop ? ns + (size_t)__builtin_ctz(stop) : TOKEN_END(vs);
             if (i == vs || (i < n && p[i] == ':')) return 0; /* empty, quoted, IPv6 or LWS */
             val = mkspan(o + vs, i - vs);
             kind = SD_GV_TOKEN;
