@@ -19,6 +19,9 @@ from . import _core
 from ._core import (
     CSeq,
     ClosedError,
+    Dialog,
+    DialogState,
+    Transition,
     DialogNotFound,
     DialogStateError,
     LimitError,
@@ -48,6 +51,7 @@ __all__ = [
     "Validator", "Sanitizer", "ValidationPipeline", "canonical_name",
     "SipError", "ParseError", "LimitError", "ValidationError", "DialogStateError",
     "DialogNotFound", "OverloadError", "ClosedError", "logger", "__version__",
+    "Dialog", "DialogState", "Transition",
 ]
 
 

@@ -312,7 +312,7 @@ static PyObject *msg_count(MessageObject *self, PyObject *unused)
 /* ---- building messages from Python values ---- */
 
 /* Append (name, value) bytes pairs from a mapping or an iterable of pairs. */
-static int collect_pairs(PyObject *headers, PyObject *out)
+int sdpy_collect_pairs(PyObject *headers, PyObject *out)
 {
     if (headers == NULL || headers == Py_None) return 0;
     PyObject *it_src = headers;
@@ -364,7 +364,7 @@ static int collect_pairs(PyObject *headers, PyObject *out)
 
 /* Turn a pending UnicodeEncodeError (a str with lone surrogates) into
  * ValidationError; other exceptions stay. Returns -1 for chaining. */
-static int encode_error_to_validation(sdpy_state *st)
+int sdpy_encode_error_to_validation(sdpy_state *st)
 {
     if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
         PyErr_Clear();
@@ -441,12 +441,12 @@ static PyObject *request_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     PyObject *us_obj = PyUnicode_Check(uri) || PyBytes_Check(uri) ? Py_NewRef(uri) : PyObject_Str(uri);
     if (us_obj == NULL) return NULL;
     if (str_arg(method, &mb, &ms, "method") < 0 || str_arg(us_obj, &ub, &us, "uri") < 0) {
-        encode_error_to_validation(st);
+        sdpy_encode_error_to_validation(st);
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
-    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) {
-        encode_error_to_validation(st);
+    if (bb == NULL || (pairs = PyList_New(0)) == NULL || sdpy_collect_pairs(headers, pairs) < 0) {
+        sdpy_encode_error_to_validation(st);
         goto done;
     }
     r = build(st, ms, us, 0, (sd_str){NULL, 0}, pairs, bb, 1);
@@ -474,7 +474,7 @@ static PyObject *response_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         const char *d = sd_reason_phrase(status);
         rs = (sd_str){d, strlen(d)};
     } else if (str_arg(reason, &rb, &rs, "reason") < 0) {
-        encode_error_to_validation(st);
+        sdpy_encode_error_to_validation(st);
         return NULL;
     }
     if (status < 100 || status > 699) {
@@ -484,8 +484,8 @@ static PyObject *response_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
-    if (bb == NULL || (pairs = PyList_New(0)) == NULL || collect_pairs(headers, pairs) < 0) {
-        encode_error_to_validation(st);
+    if (bb == NULL || (pairs = PyList_New(0)) == NULL || sdpy_collect_pairs(headers, pairs) < 0) {
+        sdpy_encode_error_to_validation(st);
         goto done;
     }
     r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb, 1);
@@ -601,8 +601,8 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
     if (status == 100 && self->m.first[SD_H_TIMESTAMP] >= 0 &&
         copy_header(self, self->m.first[SD_H_TIMESTAMP], pairs, NULL, 0) < 0)
         goto done;
-    if (collect_pairs(headers, pairs) < 0) {
-        encode_error_to_validation(st);
+    if (sdpy_collect_pairs(headers, pairs) < 0) {
+        sdpy_encode_error_to_validation(st);
         goto done;
     }
     sd_str rs;
@@ -610,7 +610,7 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
         const char *d = sd_reason_phrase(status);
         rs = (sd_str){d, strlen(d)};
     } else if (str_arg(reason, &rb, &rs, "reason") < 0) {
-        encode_error_to_validation(st);
+        sdpy_encode_error_to_validation(st);
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);

@@ -53,6 +53,11 @@ PyObject *sdpy_raise(sdpy_state *st, const sd_error *err, int as_validation)
     case SD_EVALID: type = st->ValidationError; break;
     case SD_ENOMEM: return PyErr_NoMemory();
     case SD_EPARSE: type = as_validation ? st->ValidationError : st->ParseError; break;
+    case SD_EINVAL: type = st->ValidationError; break;
+    case SD_ESTATE:
+    case SD_EEXIST: type = st->DialogStateError; break;
+    case SD_ECLOSED: type = st->ClosedError; break;
+    case SD_ENOTFOUND: type = st->DialogNotFound; break;
     default: type = st->SipError; break;
     }
     PyObject *reason = PyUnicode_DecodeUTF8(err->reason, (Py_ssize_t)strlen(err->reason), "replace");
@@ -196,6 +201,7 @@ static PyObject *py_set_logger(PyObject *module, PyObject *args)
         st->opts.log = &st->logger;
     }
     st->logger.min_level = level;
+    st->env.parse.log = st->opts.log;
     Py_RETURN_NONE;
 }
 
@@ -206,6 +212,7 @@ static PyObject *py_set_default_limits(PyObject *module, PyObject *limits)
     sd_limits l;
     if (sdpy_limits_from(limits, &l) < 0) return NULL;
     st->opts.limits = l;
+    st->env.parse.limits = l;
     Py_RETURN_NONE;
 }
 
@@ -474,6 +481,9 @@ static int module_exec(PyObject *m)
     if (sdpy_message_init_types(m, st) < 0) return -1;
     if (sdpy_stream_init_types(m, st) < 0) return -1;
     if (sdpy_pipeline_init_types(m, st) < 0) return -1;
+    sd_dlg_env_default(&st->env);
+    st->env.parse = st->opts;
+    if (sdpy_dialog_init_types(m, st) < 0) return -1;
     return 0;
 }
 
@@ -498,6 +508,10 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->Pipeline);
     Py_VISIT(st->CSeq);
     Py_VISIT(st->log_fn);
+    Py_VISIT(st->Dialog);
+    Py_VISIT(st->Transition);
+    Py_VISIT(st->DialogState);
+    for (int i = 0; i < SD_DLG__NSTATES; i++) Py_VISIT(st->states[i]);
     return 0;
 }
 
@@ -522,7 +536,12 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->Pipeline);
     Py_CLEAR(st->CSeq);
     Py_CLEAR(st->log_fn);
+    Py_CLEAR(st->Dialog);
+    Py_CLEAR(st->Transition);
+    Py_CLEAR(st->DialogState);
+    for (int i = 0; i < SD_DLG__NSTATES; i++) Py_CLEAR(st->states[i]);
     st->opts.log = NULL;
+    st->env.parse.log = NULL;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "sipdialog/base.h"
 #include "sipdialog/msg.h"
+#include "sipdialog/dialog.h"
 #include "sipdialog/validate.h"
 
 /* Per-module state: every type and exception, the default parse options
@@ -19,10 +20,15 @@ typedef struct sdpy_state {
         *OverloadError, *ClosedError;
     PyTypeObject *Message, *Request, *Response, *StreamParser, *Validator, *Sanitizer, *Pipeline;
     PyObject *CSeq;       /* struct sequence type (seq, method) */
+    PyTypeObject *Dialog;
+    PyObject *Transition; /* struct sequence type of history entries */
+    PyObject *DialogState; /* the enum class */
+    PyObject *states[SD_DLG__NSTATES]; /* its members, by sd_dlg_state */
     PyObject *log_fn;     /* callable(level, text, call_id, method, status_code, reason) or NULL */
     int log_level;        /* minimum level the Python logger wants */
     sd_logger logger;     /* fn = the bridge, ctx = this state */
     sd_parse_opts opts;   /* defaults used by parse() without arguments */
+    sd_dlg_env env;       /* what every dialog reads: limits (= opts), clock, randomness */
 } sdpy_state;
 
 /* A parsed message: the wire bytes and spans into them. The header array
@@ -61,6 +67,14 @@ PyObject *sdpy_value_str(const char *buf, sd_span v, int folded);
 /* Encode a str (UTF-8, surrogateescape) or take bytes: new bytes reference. */
 PyObject *sdpy_as_bytes(PyObject *o, const char *what);
 
+/* Append (name, value) bytes pairs from a mapping, an iterable of pairs
+ * or None to the list `out`. -1 with an exception on bad input. */
+int sdpy_collect_pairs(PyObject *headers, PyObject *out);
+
+/* Turn a pending UnicodeEncodeError into ValidationError; returns -1. */
+int sdpy_encode_error_to_validation(sdpy_state *st);
+
+int sdpy_dialog_init_types(PyObject *module, sdpy_state *st);
 int sdpy_message_init_types(PyObject *module, sdpy_state *st);
 int sdpy_stream_init_types(PyObject *module, sdpy_state *st);
 int sdpy_pipeline_init_types(PyObject *module, sdpy_state *st);

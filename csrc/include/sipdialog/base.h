@@ -119,6 +119,14 @@ void sd_log(const sd_logger *lg, int level, const sd_log_fields *fields, const c
 #endif
     ;
 
+/* Fill buf[0..n) from the operating system's CSPRNG (getrandom, else
+ * /dev/urandom). `ctx` is unused (the signature of sd_dlg_env.random).
+ * SD_OK, or SD_EINVAL when no randomness could be had. Thread-safe. */
+sd_err sd_os_random(void *ctx, void *buf, size_t n);
+
+/* CLOCK_MONOTONIC in nanoseconds; `ctx` unused (sd_dlg_env.now). */
+int64_t sd_monotonic_ns(void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -415,6 +415,19 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
                     const sd_str *names, const sd_str *values, const uint8_t *copied, size_t n,
                     const char *body, size_t body_len, sd_error *err);
 
+/*
+ * Append a response to the parsed request `req` (buffer `buf`) to `out`
+ * (RFC 3261 8.2.6): every Via in order, From, To, Call-ID and CSeq copied
+ * (unfolded), Timestamp too for 100; `to_tag` (len 0: none) is added to To
+ * when the request has no To tag. Then the caller's headers and the body,
+ * through sd_msg_build (so they are validated). `reason` len 0: the default
+ * phrase. SD_EINVAL for an ACK or a response as `req`; else as sd_msg_build.
+ * Allocates only scratch space, freed before it returns.
+ */
+sd_err sd_msg_build_response(sd_buf *out, const char *buf, const sd_msg *req, int status, sd_str reason,
+                             sd_str to_tag, const sd_str *names, const sd_str *values, size_t n,
+                             const char *body, size_t body_len, sd_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1665 @@
+/*
+ * dialog.c - the dialog object: creation, receiving, building requests and
+ * responses, snapshots (RFC 3261 12, 13, 14, 15).
+ *
+ * Layout: the fixed part below plus one string arena (Call-ID, the From/To
+ * values with their tags, both targets, the route set) rebuilt in one
+ * allocation whenever a string changes (the remote tag, target or route
+ * set: a handful of times in a dialog's life). Spans into the arena are
+ * 16-bit; the arena is at most 65535 bytes.
+ *
+ * Locking: `lock` guards every field but `refs` and `local_seq` (atomics).
+ * It is never held while a listener runs or while waiting for anything but
+ * memory. Requests and responses are built under it, so that a message and
+ * the state change it causes are one step.
+ */
+#include "sipdialog/dialog.h"
+#include "base/sync.h"
+#include "sipdialog/validate.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* arena slots */
+enum { SL_CALL_ID, SL_LOCAL_HDR, SL_REMOTE_HDR, SL_LOCAL_TARGET, SL_REMOTE_TARGET, SL_ROUTES, SL__N };
+
+#define ARENA_MAX 65535u
+#define SEQ_SET ((uint64_t)1 << 40) /* local_seq: a value has been chosen */
+#define SEQ_MAX 0x7fffffffu         /* CSeq numbers stay below 2**31 (RFC 3261 8.1.1.5) */
+#define NO_METHOD 0xff              /* create_method of a restored dialog: no creating request */
+
+/* flags */
+enum {
+    F_CLOSED = 1u << 0,
+    F_SECURE = 1u << 1,
+    F_REMOTE_SEQ = 1u << 2,
+    F_INV_OUT = 1u << 3,  /* our INVITE in progress (no final response yet) */
+    F_INV_IN = 1u << 4,   /* their INVITE in progress (we sent no final response) */
+    F_ACK_OUT = 1u << 5,  /* we received a 2xx to INVITE and sent no ACK yet */
+    F_ACK_IN = 1u << 6,   /* we sent a 2xx to INVITE and got no ACK yet */
+    F_GOT_1XX = 1u << 7,  /* UAC: some provisional response arrived (CANCEL may go) */
+    F_KEY = 1u << 8       /* branch_key drawn */
+};
+
+typedef struct span16 {
+    uint16_t off, len;
+} span16;
+
+/* A request kept for later (our creating INVITE for CANCEL, or the request
+ * we must answer): its bytes, its parse, one allocation. */
+typedef struct kept {
+    sd_msg m;
+    size_t size;
+    sd_header h[]; /* m.nhdrs headers, then the message bytes */
+} kept;
+
+#define KEPT_BUF(k) ((const char *)((k)->h + (k)->m.nhdrs))
+
+struct sd_dialog {
+    _Atomic uint32_t refs;
+    sd_lock lock;
+    _Atomic uint64_t local_seq; /* SEQ_SET | last number used */
+    const sd_dlg_env *env;
+    char *arena;
+    span16 slot[SL__N];
+    span16 ltag, rtag, luri, ruri; /* relative to their header slot */
+    uint16_t arena_len;
+    uint16_t flags;
+    uint8_t state, role, create_method, last_method;
+    uint16_t nhist, histcap;
+    uint32_t remote_seq;
+    uint32_t create_cseq;    /* CSeq of the creating request */
+    uint32_t inv_cseq_out;   /* CSeq of our last INVITE */
+    uint32_t inv_cseq_in;    /* CSeq of their last INVITE */
+    uint64_t last_branch;    /* hash of the top Via branch of the last request received */
+    uint64_t branch_key;     /* random, drawn on the first request we build */
+    uint64_t branch_ctr;
+    sd_dlg_transition *hist; /* nhist entries: inl while nhist <= 2, else heap */
+    sd_dlg_transition inl[2];
+    sd_dlg_listener lfn;
+    void *lctx;
+    int64_t created_at, last_activity;
+    kept *creq; /* UAC: the creating request until its final response; our pending INVITE */
+    kept *sreq; /* UAS: the request to answer (creating request or re-INVITE) */
+};
+
+/* Pending listener calls of one operation (at most two transitions). */
+typedef struct fired {
+    int n;
+    sd_dlg_transition t[2];
+} fired;
+
+/* ---------------------------------------------------------------- utils */
+
+static sd_str S(const char *p, size_t len)
+{
+    return (sd_str){p, len};
+}
+
+static sd_str slot_str(const sd_dialog *d, int s)
+{
+    return S(d->arena + d->slot[s].off, d->slot[s].len);
+}
+
+static sd_str sub_str(const sd_dialog *d, int s, span16 r)
+{
+    return S(d->arena + d->slot[s].off + r.off, r.len);
+}
+
+static int str_eq(sd_str a, const char *p, size_t len)
+{
+    return a.len == len && (len == 0 || memcmp(a.p, p, len) == 0);
+}
+
+static int span_eq(const char *buf, sd_span s, sd_str b)
+{
+    return str_eq(b, buf + s.off, s.len);
+}
+
+/* FNV-1a of a branch: only compared with the same dialog's last one. */
+static uint64_t hash64(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h | 1; /* 0 means "none" */
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static void hex(char *out, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+}
+
+static int64_t now(const sd_dialog *d)
+{
+    return d->env->now(d->env->now_ctx);
+}
+
+void sd_dlg_env_default(sd_dlg_env *env)
+{
+    sd_parse_opts_default(&env->parse);
+    env->now = sd_monotonic_ns;
+    env->now_ctx = NULL;
+    env->random = sd_os_random;
+    env->random_ctx = NULL;
+}
+
+/* Unfolded copy of header `i` of m into a malloc'd buffer (*out; caller frees). */
+static sd_err header_copy(const char *buf, const sd_msg *m, int i, char **out, size_t *len, sd_error *err)
+{
+    const sd_header *h = &m->hdrs[i];
+    char *p = malloc(h->value.len + 1);
+    if (p == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    *len = (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, p)
+                                      : (memcpy(p, buf + h->value.off, h->value.len), h->value.len);
+    *out = p;
+    return SD_OK;
+}
+
+/* Locate the URI and the tag of a From/To value v[0..len): spans relative
+ * to v. A missing tag gives len 0. */
+static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, span16 *uri, span16 *tag, int need_tag,
+                         const char *what, sd_error *err)
+{
+    sd_nameaddr na;
+    sd_uri u;
+    sd_span vs = {0, (uint32_t)len};
+    if (sd_nameaddr_parse(v, vs, 0, &na, err) != SD_OK) return SD_EINVAL;
+    if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK)
+        return sd_error_set(err, SD_EINVAL, err->offset, "%s URI: %s", what, err->reason);
+    uri->off = (uint16_t)na.uri.off;
+    uri->len = (uint16_t)na.uri.len;
+    sd_span t = {0, 0};
+    int r = na.params.len ? sd_param_find(v, na.params, 0, "tag", 3, &t) : 0;
+    if (r < 0) return sd_error_set(err, SD_EINVAL, na.params.off, "%s: malformed parameters", what);
+    if (r == 0 || t.len == 0) {
+        if (need_tag) return sd_error_set(err, SD_EINVAL, SIZE_MAX, "%s has no tag", what);
+        t = (sd_span){0, 0};
+    }
+    tag->off = (uint16_t)t.off;
+    tag->len = (uint16_t)t.len;
+    return SD_OK;
+}
+
+/* The URI of the first element of the first Contact header of m, copied
+ * unfolded into *out (malloc'd). SD_ENOTFOUND when m has no Contact. */
+static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim, char **out, size_t *len,
+                          sd_error *err)
+{
+    int i = m->first[SD_H_CONTACT];
+    if (i < 0) return SD_ENOTFOUND;
+    char *v;
+    size_t vlen = 0;
+    if (header_copy(buf, m, i, &v, &vlen, err) != SD_OK) return SD_ENOMEM;
+    uint32_t pos = 0;
+    sd_span item;
+    sd_nameaddr na;
+    sd_uri u;
+    sd_err rc = SD_EINVAL;
+    int r = sd_list_next(v, (sd_span){0, (uint32_t)vlen}, &pos, &item);
+    if (r != 1) {
+        sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact is empty or malformed");
+    } else if (sd_nameaddr_parse(v, item, 1, &na, err) != SD_OK) {
+        /* err filled */
+    } else if (na.is_star) {
+        sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact '*' cannot be a remote target");
+    } else if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK) {
+        sd_error_set(err, SD_EINVAL, err->offset, "Contact URI: %s", err->reason);
+    } else if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
+        sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact of a dialog must be a SIP or SIPS URI (RFC 3261 8.1.1.8)");
+    } else {
+        memmove(v, v + na.uri.off, na.uri.len);
+        *len = na.uri.len;
+        *out = v;
+        return SD_OK;
+    }
+    free(v);
+    return rc;
+}
+
+/*
+ * The Record-Route elements of m as one comma-separated route set, in
+ * order or reversed (the UAC reverses, RFC 3261 12.1.2). Each element must
+ * be a name-addr with a SIP/SIPS URI. *out malloc'd (NULL, len 0 when m
+ * has no Record-Route).
+ */
+static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const sd_limits *lim, char **out,
+                           size_t *len, sd_error *err)
+{
+    size_t total = 0, count = 0;
+    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) total += m->hdrs[i].value.len + 1;
+    *out = NULL;
+    *len = 0;
+    if (total == 0) return SD_OK;
+    char *tmp = malloc(total * 2 + 2);
+    if (tmp == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    char *res = tmp + total + 1;
+    size_t tl = 0;
+    /* all values unfolded, joined by ',' */
+    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) {
+        const sd_header *h = &m->hdrs[i];
+        if (tl) tmp[tl++] = ',';
+        tl += (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, tmp + tl)
+                                         : (memcpy(tmp + tl, buf + h->value.off, h->value.len), h->value.len);
+    }
+    /* split, check, collect element spans */
+    sd_span items[64];
+    uint32_t pos = 0;
+    sd_span it;
+    int r;
+    sd_err rc = SD_OK;
+    while ((r = sd_list_next(tmp, (sd_span){0, (uint32_t)tl}, &pos, &it)) == 1) {
+        sd_nameaddr na;
+        sd_uri u;
+        if (count == 64) {
+            rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "more than 64 Record-Route entries");
+            goto out;
+        }
+        if (sd_nameaddr_parse(tmp, it, 0, &na, err) != SD_OK || !na.has_brackets) {
+            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a name-addr", count + 1);
+            goto out;
+        }
+        if (sd_uri_parse(tmp, na.uri, lim->max_uri, &u, err) != SD_OK) {
+            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu: %s", count + 1, err->reason);
+            goto out;
+        }
+        if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
+            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI", count + 1);
+            goto out;
+        }
+        items[count++] = it;
+    }
+    if (r < 0) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "malformed Record-Route list");
+        goto out;
+    }
+    size_t rl = 0;
+    for (size_t j = 0; j < count; j++) {
+        sd_span s = items[reverse ? count - 1 - j : j];
+        if (rl) res[rl++] = ',';
+        memcpy(res + rl, tmp + s.off, s.len);
+        rl += s.len;
+    }
+    memmove(tmp, res, rl);
+    *out = tmp;
+    *len = rl;
+    return SD_OK;
+out:
+    free(tmp);
+    return rc;
+}
+
+/* Rebuild the arena with the slots in `repl` that have p != NULL replaced.
+ * Either everything changes or nothing (SD_ENOMEM/SD_ELIMIT). */
+static sd_err arena_replace(sd_dialog *d, const sd_str repl[SL__N], sd_error *err)
+{
+    size_t total = 0;
+    for (int s = 0; s < SL__N; s++) total += repl[s].p ? repl[s].len : d->slot[s].len;
+    if (total > ARENA_MAX)
+        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "dialog strings exceed %u bytes", ARENA_MAX);
+    char *na = malloc(total ? total : 1);
+    if (na == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    size_t w = 0;
+    span16 ns[SL__N];
+    for (int s = 0; s < SL__N; s++) {
+        sd_str v = repl[s].p ? repl[s] : slot_str(d, s);
+        if (v.len) memcpy(na + w, v.p, v.len);
+        ns[s] = (span16){(uint16_t)w, (uint16_t)v.len};
+        w += v.len;
+    }
+    free(d->arena);
+    d->arena = na;
+    memcpy(d->slot, ns, sizeof ns);
+    d->arena_len = (uint16_t)total;
+    return SD_OK;
+}
+
+static kept *kept_new(const char *buf, const sd_msg *m)
+{
+    size_t bytes = (size_t)m->msg_start + m->msg_len;
+    kept *k = malloc(sizeof *k + m->nhdrs * sizeof(sd_header) + bytes);
+    if (k == NULL) return NULL;
+    k->m = *m;
+    k->size = sizeof *k + m->nhdrs * sizeof(sd_header) + bytes;
+    memcpy(k->h, m->hdrs, m->nhdrs * sizeof(sd_header));
+    k->m.hdrs = k->h;
+    memcpy((char *)(k->h + m->nhdrs), buf, bytes);
+    return k;
+}
+
+/* Record a transition (under the lock) and queue it for the listener. */
+static void transition(sd_dialog *d, sd_dlg_event ev, int method, int status, fired *f)
+{
+    int to = sd_dlg_next_state((sd_dlg_state)d->state, ev);
+    if (to < 0 || to == d->state) return;
+    sd_dlg_transition t = {now(d), d->state, (uint8_t)to, (uint8_t)ev, (uint8_t)method, (uint16_t)status, 0};
+    d->state = (uint8_t)to;
+    if (d->nhist == d->histcap) {
+        uint16_t cap = d->histcap < 8 ? 8 : (uint16_t)(d->histcap * 2);
+        sd_dlg_transition *h = cap > d->histcap ? malloc(cap * sizeof *h) : NULL;
+        if (h != NULL) {
+            memcpy(h, d->hist, d->nhist * sizeof *h);
+            if (d->hist != d->inl) free(d->hist);
+            d->hist = h;
+            d->histcap = cap;
+        }
+    }
+    /* without memory for a longer history the oldest entry after the first
+     * gives way: the state itself always changes */
+    if (d->nhist == d->histcap) {
+        memmove(d->hist + 1, d->hist + 2, (size_t)(d->nhist - 2) * sizeof t);
+        d->nhist--;
+    }
+    d->hist[d->nhist++] = t;
+    if (f->n < 2) f->t[f->n++] = t;
+}
+
+/* Release the lock, then tell the listener about what happened. */
+static void unlock_and_fire(sd_dialog *d, fired *f)
+{
+    sd_dlg_listener fn = d->lfn;
+    void *ctx = d->lctx;
+    sd_lock_release(&d->lock);
+    if (fn)
+        for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
+}
+
+/* Take the next local CSeq number, atomically and without the lock. */
+static sd_err next_cseq(sd_dialog *d, uint32_t *out, sd_error *err)
+{
+    uint64_t v = atomic_load_explicit(&d->local_seq, memory_order_relaxed);
+    if (!(v & SEQ_SET)) {
+        /* a UAS's first request: start at a random value below 2**31,
+         * leaving room for 2**20 requests (RFC 3261 12.1.1, 8.1.1.5) */
+        uint32_t r;
+        if (d->env->random(d->env->random_ctx, &r, sizeof r) != SD_OK)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "no randomness for the first CSeq");
+        uint64_t want = SEQ_SET | (r % (SEQ_MAX - (1u << 20)));
+        atomic_compare_exchange_strong(&d->local_seq, &v, want); /* a racing thread's value wins */
+    }
+    uint64_t prev = atomic_fetch_add_explicit(&d->local_seq, 1, memory_order_relaxed);
+    uint64_t seq = (prev & (SEQ_SET - 1)) + 1;
+    if (seq > SEQ_MAX)
+        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "local CSeq reached 2**31 (RFC 3261 8.1.1.5)");
+    *out = (uint32_t)seq;
+    return SD_OK;
+}
+
+static uint32_t local_seq_value(const sd_dialog *d)
+{
+    return (uint32_t)(atomic_load_explicit(&((sd_dialog *)d)->local_seq, memory_order_relaxed) & (SEQ_SET - 1));
+}
+
+/* Check a value as a tag / Call-ID (validators of the pipeline). */
+static sd_err check_value(sd_vkind k, sd_str v, uint32_t max, const char *what, sd_error *err)
+{
+    sd_validator val = {(uint8_t)k, 0};
+    if (v.len > max) return sd_error_set(err, SD_ELIMIT, max, "%s exceeds %u bytes", what, max);
+    if (sd_validate(&val, v.p, v.len, err) != SD_OK)
+        return sd_error_set(err, SD_EINVAL, err->offset, "%s: %s", what, err->reason);
+    return SD_OK;
+}
+
+static int is_sips(const char *buf, sd_span ruri)
+{
+    return ruri.len >= 5 && (buf[ruri.off] | 32) == 's' && (buf[ruri.off + 1] | 32) == 'i' &&
+           (buf[ruri.off + 2] | 32) == 'p' && (buf[ruri.off + 3] | 32) == 's' && buf[ruri.off + 4] == ':';
+}
+
+static int creates_dialog(int method)
+{
+    return method == SD_M_INVITE || method == SD_M_SUBSCRIBE || method == SD_M_REFER || method == SD_M_NOTIFY;
+}
+
+static sd_dialog *alloc_dialog(const sd_dlg_env *env)
+{
+    sd_dialog *d = calloc(1, sizeof *d);
+    if (d == NULL) return NULL;
+    atomic_init(&d->refs, 1);
+    atomic_init(&d->local_seq, 0);
+    d->env = env;
+    d->hist = d->inl;
+    d->histcap = 2;
+    d->created_at = d->last_activity = env->now(env->now_ctx);
+    return d;
+}
+
+static void free_dialog(sd_dialog *d)
+{
+    free(d->creq);
+    free(d->sreq);
+    if (d->hist != d->inl) free(d->hist);
+    free(d->arena);
+    free(d);
+}
+
+/* ------------------------------------------------------------- creation */
+
+/* Common checks of a dialog-creating request. */
+static sd_err check_creating(const char *buf, const sd_msg *req, const sd_dlg_env *env, sd_error *err)
+{
+    if (!req->is_request) return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a dialog is created from a request");
+    if (!creates_dialog(req->method_id))
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "%.*s does not create a dialog (INVITE, SUBSCRIBE, REFER, NOTIFY do)",
+                            (int)(req->method.len > 32 ? 32 : req->method.len), buf + req->method.off);
+    if (!req->has_from_tag)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "the request has no From tag (RFC 3261 8.1.1.3)");
+    if (req->has_to_tag)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "the request has a To tag: it is inside a dialog already");
+    if (req->method_id != SD_M_NOTIFY && req->first[SD_H_CONTACT] < 0)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a dialog-creating request needs a Contact (RFC 3261 8.1.1.8)");
+    if (req->call_id.len > env->parse.limits.max_call_id)
+        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Call-ID exceeds the limit");
+    return SD_OK;
+}
+
+sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *req, sd_dialog **out, sd_error *err)
+{
+    const sd_limits *lim = &env->parse.limits;
+    sd_err rc = check_creating(buf, req, env, err);
+    if (rc != SD_OK) return rc;
+    char *from = NULL, *to = NULL, *target = NULL;
+    size_t flen, tlen, glen = 0;
+    sd_dialog *d = NULL;
+    span16 furi, ftag, turi, ttag;
+    if ((rc = header_copy(buf, req, req->first[SD_H_FROM], &from, &flen, err)) != SD_OK ||
+        (rc = header_copy(buf, req, req->first[SD_H_TO], &to, &tlen, err)) != SD_OK)
+        goto out;
+    if ((rc = addr_parts(from, flen, lim, &furi, &ftag, 1, "From", err)) != SD_OK ||
+        (rc = addr_parts(to, tlen, lim, &turi, &ttag, 0, "To", err)) != SD_OK)
+        goto out;
+    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, err)) != SD_OK) goto out;
+    if ((d = alloc_dialog(env)) == NULL || (d->creq = kept_new(buf, req)) == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
+    sd_str repl[SL__N] = {
+        [SL_CALL_ID] = S(buf + req->call_id.off, req->call_id.len),
+        [SL_LOCAL_HDR] = S(from, flen),
+        [SL_REMOTE_HDR] = S(to, tlen),
+        [SL_LOCAL_TARGET] = S(target ? target : "", glen),
+        [SL_REMOTE_TARGET] = S("", 0),
+        [SL_ROUTES] = S("", 0),
+    };
+    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    d->luri = furi;
+    d->ltag = ftag;
+    d->ruri = turi;
+    d->rtag = (span16){0, 0};
+    d->role = SD_DLG_UAC;
+    d->state = SD_DLG_NONE;
+    d->create_method = req->method_id;
+    d->create_cseq = req->cseq;
+    atomic_store(&d->local_seq, SEQ_SET | req->cseq);
+    if (req->method_id == SD_M_INVITE) {
+        d->flags |= F_INV_OUT;
+        d->inv_cseq_out = req->cseq;
+    }
+    if (is_sips(buf, req->ruri)) d->flags |= F_SECURE;
+    *out = d;
+    d = NULL;
+out:
+    if (d) free_dialog(d);
+    free(from);
+    free(to);
+    free(target);
+    return rc;
+}
+
+sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *req, sd_str local_contact,
+                         sd_str local_tag, sd_dialog **out, sd_error *err)
+{
+    const sd_limits *lim = &env->parse.limits;
+    sd_err rc = check_creating(buf, req, env, err);
+    if (rc != SD_OK) return rc;
+    char tagbuf[32];
+    if (local_tag.len == 0) {
+        unsigned char rnd[16];
+        if (env->random(env->random_ctx, rnd, sizeof rnd) != SD_OK)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "no randomness for the local tag");
+        hex(tagbuf, rnd, sizeof rnd);
+        local_tag = S(tagbuf, 32);
+    } else if ((rc = check_value(SD_V_TAG, local_tag, lim->max_tag, "local_tag", err)) != SD_OK) {
+        return rc;
+    }
+    /* our Contact: a SIP or SIPS URI */
+    sd_uri cu;
+    if (local_contact.len == 0 || local_contact.len > lim->max_uri)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "local_contact must be a SIP or SIPS URI of at most %u bytes",
+                            lim->max_uri);
+    if (sd_uri_parse(local_contact.p, (sd_span){0, (uint32_t)local_contact.len}, lim->max_uri, &cu, err) != SD_OK)
+        return sd_error_set(err, SD_EINVAL, err->offset, "local_contact: %s", err->reason);
+    if (cu.scheme_id != SD_URI_SIP && cu.scheme_id != SD_URI_SIPS)
+        return sd_error_set(err, SD_EINVAL, 0, "local_contact must be a SIP or SIPS URI");
+    char *from = NULL, *to = NULL, *target = NULL, *routes = NULL;
+    size_t flen, tlen, glen = 0, rlen = 0;
+    sd_dialog *d = NULL;
+    span16 furi, ftag, turi, ttag;
+    if ((rc = header_copy(buf, req, req->first[SD_H_FROM], &from, &flen, err)) != SD_OK) goto out;
+    /* our header: the request's To plus ";tag=" and our tag */
+    {
+        const sd_header *h = &req->hdrs[req->first[SD_H_TO]];
+        to = malloc(h->value.len + 5 + local_tag.len);
+        if (to == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto out;
+        }
+        tlen = (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, to)
+                                          : (memcpy(to, buf + h->value.off, h->value.len), h->value.len);
+        memcpy(to + tlen, ";tag=", 5);
+        memcpy(to + tlen + 5, local_tag.p, local_tag.len);
+        tlen += 5 + local_tag.len;
+    }
+    if ((rc = addr_parts(from, flen, lim, &furi, &ftag, 1, "From", err)) != SD_OK ||
+        (rc = addr_parts(to, tlen, lim, &turi, &ttag, 1, "To", err)) != SD_OK)
+        goto out;
+    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, err)) != SD_OK) goto out;
+    if ((rc = route_set_of(buf, req, 0, lim, &routes, &rlen, err)) != SD_OK) goto out;
+    if ((d = alloc_dialog(env)) == NULL || (d->sreq = kept_new(buf, req)) == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
+    sd_str repl[SL__N] = {
+        [SL_CALL_ID] = S(buf + req->call_id.off, req->call_id.len),
+        [SL_LOCAL_HDR] = S(to, tlen),
+        [SL_REMOTE_HDR] = S(from, flen),
+        [SL_LOCAL_TARGET] = local_contact,
+        [SL_REMOTE_TARGET] = S(target ? target : "", glen),
+        [SL_ROUTES] = S(routes ? routes : "", rlen),
+    };
+    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    d->luri = turi;
+    d->ltag = ttag;
+    d->ruri = furi;
+    d->rtag = ftag;
+    d->role = SD_DLG_UAS;
+    d->state = SD_DLG_NONE;
+    d->create_method = req->method_id;
+    d->create_cseq = req->cseq;
+    d->remote_seq = req->cseq;
+    d->flags |= F_REMOTE_SEQ;
+    d->last_method = req->method_id;
+    d->last_branch = req->via_branch.len ? hash64(buf + req->via_branch.off, req->via_branch.len) : 0;
+    if (req->method_id == SD_M_INVITE) {
+        d->flags |= F_INV_IN;
+        d->inv_cseq_in = req->cseq;
+    }
+    if (is_sips(buf, req->ruri)) d->flags |= F_SECURE;
+    *out = d;
+    d = NULL;
+out:
+    if (d) free_dialog(d);
+    free(from);
+    free(to);
+    free(target);
+    free(routes);
+    return rc;
+}
+
+sd_dialog *sd_dialog_ref(sd_dialog *d)
+{
+    atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+    return d;
+}
+
+void sd_dialog_unref(sd_dialog *d)
+{
+    if (d == NULL) return;
+    if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1) free_dialog(d);
+}
+
+void sd_dialog_set_listener(sd_dialog *d, sd_dlg_listener fn, void *ctx)
+{
+    sd_lock_acquire(&d->lock);
+    d->lfn = fn;
+    d->lctx = fn ? ctx : NULL;
+    sd_lock_release(&d->lock);
+}
+
+/* ------------------------------------------------------------ receiving */
+
+/* Reply to request m with status (and our tag when it has none). */
+static sd_err reply_to(sd_dialog *d, const char *buf, const sd_msg *m, int status, const char *reason,
+                       int retry_after, sd_buf *reply, sd_error *err)
+{
+    if (reply == NULL) return SD_OK;
+    char ra[16];
+    sd_str nm[1] = {S("Retry-After", 11)}, vl[1];
+    size_t n = 0;
+    if (retry_after >= 0) {
+        int k = snprintf(ra, sizeof ra, "%d", retry_after);
+        vl[0] = S(ra, (size_t)k);
+        n = 1;
+    }
+    sd_str tag = d->arena ? sub_str(d, SL_LOCAL_HDR, d->ltag) : S("", 0);
+    return sd_msg_build_response(reply, buf, m, status, S(reason, reason ? strlen(reason) : 0), tag, nm, vl, n,
+                                 NULL, 0, err);
+}
+
+/* Refresh the remote target from m's Contact (if it has one). */
+static sd_err refresh_target(sd_dialog *d, const char *buf, const sd_msg *m, sd_error *err)
+{
+    char *t;
+    size_t tl;
+    sd_err rc = contact_uri(buf, m, &d->env->parse.limits, &t, &tl, err);
+    if (rc == SD_ENOTFOUND) return SD_OK;
+    if (rc != SD_OK) return rc;
+    sd_str repl[SL__N] = {[SL_REMOTE_TARGET] = S(t, tl)};
+    if (str_eq(slot_str(d, SL_REMOTE_TARGET), t, tl)) {
+        free(t);
+        return SD_OK;
+    }
+    rc = arena_replace(d, repl, err);
+    free(t);
+    return rc;
+}
+
+/* The first tagged response to the creating request (or a 2xx that
+ * confirms an early dialog): remote tag, target and route set. */
+static sd_err learn_remote(sd_dialog *d, const char *buf, const sd_msg *m, sd_error *err)
+{
+    const sd_limits *lim = &d->env->parse.limits;
+    char *to = NULL, *target = NULL, *routes = NULL;
+    size_t tlen, glen = 0, rlen = 0;
+    span16 turi, ttag;
+    sd_err rc;
+    if ((rc = header_copy(buf, m, m->first[SD_H_TO], &to, &tlen, err)) != SD_OK) goto out;
+    if ((rc = addr_parts(to, tlen, lim, &turi, &ttag, 1, "To", err)) != SD_OK) goto out;
+    if (m->first[SD_H_CONTACT] >= 0) {
+        if ((rc = contact_uri(buf, m, lim, &target, &glen, err)) != SD_OK) goto out;
+    }
+    if ((rc = route_set_of(buf, m, 1, lim, &routes, &rlen, err)) != SD_OK) goto out;
+    sd_str repl[SL__N] = {
+        [SL_REMOTE_HDR] = S(to, tlen),
+        [SL_ROUTES] = S(routes ? routes : "", rlen),
+    };
+    if (target) repl[SL_REMOTE_TARGET] = S(target, glen);
+    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    d->ruri = turi;
+    d->rtag = ttag;
+out:
+    free(to);
+    free(target);
+    free(routes);
+    return rc;
+}
+
+static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, fired *f, sd_error *err)
+{
+    sd_str rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
+    int status = m->status;
+    int tagged = m->has_to_tag;
+    int method = m->cseq_method_id;
+    if (m->cseq > local_seq_value(d))
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a response to CSeq %u, which this dialog never sent", m->cseq);
+    int to_creating = m->cseq == d->create_cseq && method == d->create_method && d->role == SD_DLG_UAC;
+    if (to_creating && d->state >= SD_DLG_TERMINATING) return SD_OK; /* too late to matter */
+    if (to_creating) {
+        if (status < 200) {
+            if (d->state == SD_DLG_NONE || d->state == SD_DLG_EARLY) d->flags |= F_GOT_1XX;
+            if (!tagged || status == 100) return SD_OK;
+        }
+        if (status >= 300) {
+            /* the creating transaction failed: every early dialog of it ends (13.2.2.3) */
+            if (d->state == SD_DLG_NONE || d->state == SD_DLG_EARLY) {
+                d->flags &= (uint16_t)~(F_INV_OUT | F_ACK_OUT);
+                free(d->creq);
+                d->creq = NULL;
+                transition(d, SD_DE_FAILURE, method, status, f);
+            }
+            return SD_OK;
+        }
+        if (!tagged)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a %d response without a To tag creates no dialog (RFC 3261 12.1.2)",
+                                status);
+        if (d->state != SD_DLG_NONE && !span_eq(buf, m->to_tag, rtag))
+            return sd_error_set(err, SD_EEXIST, SIZE_MAX,
+                                "a response with another To tag is a fork: make its dialog with fork()");
+        if (d->state == SD_DLG_CONFIRMED) {
+            /* a retransmitted 2xx: the dialog is as it was; its ACK is sent
+             * again. A late 1xx changes nothing. */
+            if (method == SD_M_INVITE && status >= 200) d->flags |= F_ACK_OUT;
+            return SD_OK;
+        }
+        sd_err rc;
+        if (status < 200) {
+            /* the first tagged 1xx makes the dialog; a later one may move the target */
+            rc = d->state == SD_DLG_NONE ? learn_remote(d, buf, m, err) : refresh_target(d, buf, m, err);
+            if (rc != SD_OK) return rc;
+            transition(d, SD_DE_PROVISIONAL, method, status, f);
+            return SD_OK;
+        }
+        /* 2xx: confirmed; the route set is recomputed from it (13.2.2.4) */
+        if ((rc = learn_remote(d, buf, m, err)) != SD_OK) return rc;
+        free(d->creq);
+        d->creq = NULL;
+        if (method == SD_M_INVITE) {
+            d->flags &= (uint16_t)~F_INV_OUT;
+            d->flags |= F_ACK_OUT;
+        }
+        transition(d, SD_DE_SUCCESS, method, status, f);
+        return SD_OK;
+    }
+    /* a response to a request sent inside the dialog */
+    if (d->state == SD_DLG_NONE)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a response to an in-dialog request before the dialog exists");
+    if (!tagged || !span_eq(buf, m->to_tag, rtag))
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "the To tag of the response is not this dialog's remote tag");
+    if (status < 200) {
+        if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out) d->flags |= F_GOT_1XX;
+        return SD_OK;
+    }
+    if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out && (d->flags & F_INV_OUT)) {
+        d->flags &= (uint16_t)~F_INV_OUT;
+        free(d->creq);
+        d->creq = NULL;
+        if (status < 300) {
+            d->flags |= F_ACK_OUT;
+            sd_err rc = refresh_target(d, buf, m, err); /* 12.2.1.2 */
+            if (rc != SD_OK) return rc;
+        }
+    } else if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out && status < 300) {
+        d->flags |= F_ACK_OUT; /* a retransmitted 2xx: ACK again */
+    } else if (method == SD_M_UPDATE && status < 300) {
+        sd_err rc = refresh_target(d, buf, m, err);
+        if (rc != SD_OK) return rc;
+    }
+    if (status == 481 || status == 408) {
+        transition(d, SD_DE_ENDED, method, status, f);
+    } else if (method == SD_M_BYE && d->state == SD_DLG_TERMINATING) {
+        transition(d, SD_DE_BYE_DONE, method, status, f);
+    }
+    return SD_OK;
+}
+
+/* A CANCEL names the pending request by Call-ID, From tag, CSeq number and
+ * top Via branch (RFC 3261 9.2). */
+static int cancel_matches(const sd_dialog *d, const char *buf, const sd_msg *m)
+{
+    const kept *k = d->sreq;
+    if (k == NULL || !(d->flags & F_INV_IN)) return 0;
+    const char *kb = KEPT_BUF(k);
+    return m->cseq == k->m.cseq && m->via_branch.len && m->via_branch.len == k->m.via_branch.len &&
+           memcmp(buf + m->via_branch.off, kb + k->m.via_branch.off, m->via_branch.len) == 0 &&
+           m->has_from_tag && span_eq(buf, m->from_tag, sub_str(d, SL_REMOTE_HDR, d->rtag));
+}
+
+static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, unsigned flags, sd_buf *reply,
+                              fired *f, sd_error *err)
+{
+    sd_str ltag = sub_str(d, SL_LOCAL_HDR, d->ltag), rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
+    int method = m->method_id;
+    uint64_t branch = m->via_branch.len ? hash64(buf + m->via_branch.off, m->via_branch.len) : 0;
+    if (method == SD_M_ACK) {
+        /* never answered; acknowledges our 2xx when it names it (13.3.1.4) */
+        if (m->has_to_tag && span_eq(buf, m->to_tag, ltag) && m->has_from_tag && span_eq(buf, m->from_tag, rtag) &&
+            (d->flags & F_ACK_IN) && m->cseq == d->inv_cseq_in)
+            d->flags &= (uint16_t)~F_ACK_IN;
+        return SD_OK;
+    }
+    if (method == SD_M_CANCEL) {
+        if (cancel_matches(d, buf, m)) return reply_to(d, buf, m, 200, NULL, -1, reply, err);
+        return reply_to(d, buf, m, 481, NULL, -1, reply, err);
+    }
+    if (!m->has_to_tag) {
+        /* the creating request again (a retransmission) */
+        if (d->role == SD_DLG_UAS && m->cseq == d->create_cseq && method == d->create_method &&
+            branch == d->last_branch && m->has_from_tag && span_eq(buf, m->from_tag, rtag))
+            return SD_OK;
+        return reply_to(d, buf, m, 481, NULL, -1, reply, err);
+    }
+    if (!span_eq(buf, m->to_tag, ltag) || !m->has_from_tag || rtag.len == 0 || !span_eq(buf, m->from_tag, rtag))
+        return reply_to(d, buf, m, 481, NULL, -1, reply, err);
+    if (d->state == SD_DLG_NONE || d->state == SD_DLG_TERMINATED)
+        return reply_to(d, buf, m, 481, NULL, -1, reply, err);
+    if (d->flags & F_REMOTE_SEQ) {
+        if (m->cseq < d->remote_seq) return reply_to(d, buf, m, 500, "Invalid CSeq", -1, reply, err);
+        if (m->cseq == d->remote_seq) {
+            if (method == d->last_method && branch && branch == d->last_branch) return SD_OK; /* retransmission */
+            return reply_to(d, buf, m, 500, "Invalid CSeq", -1, reply, err);
+        }
+    }
+    if (method == SD_M_INVITE) {
+        if (d->flags & F_INV_OUT) return reply_to(d, buf, m, 491, NULL, -1, reply, err); /* glare, 14.2 */
+        if (d->flags & (F_INV_IN | F_ACK_IN)) {
+            unsigned char r = 0;
+            d->env->random(d->env->random_ctx, &r, 1);
+            return reply_to(d, buf, m, 500, NULL, r % 11, reply, err); /* 14.2 */
+        }
+    }
+    /* accepted: apply, all or nothing */
+    kept *k = NULL;
+    if (method == SD_M_INVITE && (k = kept_new(buf, m)) == NULL)
+        return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    if (method == SD_M_INVITE || method == SD_M_UPDATE) {
+        sd_error te;
+        sd_err rc = refresh_target(d, buf, m, &te); /* 12.2.2 */
+        if (rc == SD_ENOMEM) {
+            free(k);
+            if (err) *err = te;
+            return rc;
+        }
+        if (rc != SD_OK) {
+            free(k);
+            return reply_to(d, buf, m, 400, "Bad Contact", -1, reply, err);
+        }
+    }
+    d->remote_seq = m->cseq;
+    d->flags |= F_REMOTE_SEQ;
+    d->last_method = (uint8_t)method;
+    d->last_branch = branch;
+    if (method == SD_M_INVITE) {
+        free(d->sreq);
+        d->sreq = k;
+        d->flags |= F_INV_IN;
+        d->inv_cseq_in = m->cseq;
+    } else if (method == SD_M_BYE) {
+        transition(d, SD_DE_BYE_RECEIVED, method, 0, f);
+        if (flags & SD_RECV_AUTO_ANSWER) return reply_to(d, buf, m, 200, NULL, -1, reply, err);
+    }
+    return SD_OK;
+}
+
+sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigned flags, sd_buf *reply,
+                         sd_error *err)
+{
+    fired f = {0};
+    sd_lock_acquire(&d->lock);
+    sd_err rc;
+    size_t before = reply ? reply->len : 0;
+    if (d->flags & F_CLOSED) {
+        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+    } else if (!span_eq(buf, m->call_id, slot_str(d, SL_CALL_ID))) {
+        rc = m->is_request ? reply_to(d, buf, m, 481, NULL, -1, reply, err)
+                           : sd_error_set(err, SD_EINVAL, SIZE_MAX, "the Call-ID is not this dialog's");
+    } else if (!m->is_request) {
+        if (!m->has_from_tag || !span_eq(buf, m->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag)))
+            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the From tag of the response is not our tag");
+        else
+            rc = receive_response(d, buf, m, &f, err);
+    } else {
+        rc = receive_request(d, buf, m, flags, reply, &f, err);
+    }
+    if (rc == SD_OK) d->last_activity = now(d);
+    if (rc != SD_OK && reply && reply->len > before) reply->len = before;
+    unlock_and_fire(d, &f);
+    return rc;
+}
+
+sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dialog **out, sd_error *err)
+{
+    sd_err rc = SD_OK;
+    sd_dialog *s = NULL;
+    fired f = {0};
+    sd_lock_acquire(&d->lock);
+    if (d->flags & F_CLOSED) {
+        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+    } else if (d->role != SD_DLG_UAC || resp->is_request || resp->status < 101 || resp->status > 299 ||
+               !resp->has_to_tag) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "a fork comes from a 101-299 response with a To tag to a UAC dialog");
+    } else if (resp->cseq != d->create_cseq || resp->cseq_method_id != d->create_method ||
+               !span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_from_tag ||
+               !span_eq(buf, resp->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag))) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the response does not answer this dialog's creating request");
+    } else if (d->rtag.len && span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag))) {
+        rc = sd_error_set(err, SD_EEXIST, SIZE_MAX, "the response has this dialog's own To tag: receive() it");
+    } else if ((s = alloc_dialog(d->env)) == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    } else {
+        /* the sibling starts as this dialog was before its first response */
+        sd_str repl[SL__N];
+        for (int i = 0; i < SL__N; i++) repl[i] = slot_str(d, i);
+        repl[SL_REMOTE_TARGET] = S("", 0);
+        repl[SL_ROUTES] = S("", 0);
+        s->role = SD_DLG_UAC;
+        s->create_method = d->create_method;
+        s->create_cseq = d->create_cseq;
+        s->luri = d->luri;
+        s->ltag = d->ltag;
+        s->ruri = d->ruri;
+        atomic_store(&s->local_seq, SEQ_SET | d->create_cseq);
+        s->flags = (uint16_t)(d->flags & F_SECURE);
+        if (d->create_method == SD_M_INVITE) {
+            s->flags |= F_INV_OUT | F_GOT_1XX;
+            s->inv_cseq_out = d->create_cseq;
+        }
+        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL &&
+            (s->creq = kept_new(KEPT_BUF(d->creq), &d->creq->m)) == NULL)
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    }
+    sd_lock_release(&d->lock);
+    if (rc == SD_OK) {
+        /* the sibling is not shared yet: apply the response to it */
+        sd_lock_acquire(&s->lock);
+        rc = receive_response(s, buf, resp, &f, err);
+        sd_lock_release(&s->lock);
+    }
+    if (rc != SD_OK) {
+        if (s) free_dialog(s);
+        return rc;
+    }
+    *out = s;
+    return SD_OK;
+}
+
+/* ------------------------------------------------------------- building */
+
+/* Headers a caller may not set on an in-dialog request (the dialog does). */
+static int dialog_owned(sd_hdr_id id)
+{
+    return id == SD_H_VIA || id == SD_H_FROM || id == SD_H_TO || id == SD_H_CALL_ID || id == SD_H_CSEQ ||
+           id == SD_H_ROUTE;
+}
+
+/* Validate caller headers before anything changes. */
+static sd_err check_user_headers(const sd_str *names, const sd_str *values, size_t n, sd_error *err)
+{
+    static const sd_validator v_token = {SD_V_TOKEN, 0}, v_value = {SD_V_HEADER_VALUE, 0};
+    for (size_t i = 0; i < n; i++) {
+        sd_error ve;
+        if (sd_validate(&v_token, names[i].p, names[i].len, &ve) != SD_OK)
+            return sd_error_set(err, SD_EVALID, ve.offset, "header name #%zu: %s", i + 1, ve.reason);
+        if (sd_validate(&v_value, values[i].p, values[i].len, &ve) != SD_OK)
+            return sd_error_set(err, SD_EVALID, ve.offset, "value of %.*s: %s",
+                                (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p, ve.reason);
+        if (dialog_owned(sd_hdr_lookup(names[i].p, names[i].len)))
+            return sd_error_set(err, SD_EVALID, 0, "%.*s is set by the dialog (RFC 3261 12.2.1.1)",
+                                (int)(names[i].len > 64 ? 64 : names[i].len), names[i].p);
+    }
+    return SD_OK;
+}
+
+static int user_has(const sd_str *names, size_t n, sd_hdr_id id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sd_hdr_lookup(names[i].p, names[i].len) == id) return 1;
+    return 0;
+}
+
+static int needs_contact(int method)
+{
+    return method == SD_M_INVITE || method == SD_M_UPDATE || method == SD_M_SUBSCRIBE || method == SD_M_NOTIFY ||
+           method == SD_M_REFER;
+}
+
+/* "z9hG4bK" + 16 hex digits, unique per dialog (random key, counter). */
+static sd_err new_branch(sd_dialog *d, char out[23], sd_error *err)
+{
+    if (!(d->flags & F_KEY)) {
+        if (d->env->random(d->env->random_ctx, &d->branch_key, sizeof d->branch_key) != SD_OK)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "no randomness for a branch");
+        d->flags |= F_KEY;
+    }
+    uint64_t x = mix64(d->branch_key ^ mix64(++d->branch_ctr));
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(x >> (8 * i));
+    memcpy(out, "z9hG4bK", 7);
+    hex(out + 7, b, 8);
+    return SD_OK;
+}
+
+/* "SIP/2.0/UDP host[:port];branch=..." from the local target URI. */
+static sd_err via_value(sd_dialog *d, char *out, size_t cap, size_t *len, sd_error *err)
+{
+    sd_str lt = slot_str(d, SL_LOCAL_TARGET);
+    sd_uri u;
+    if (lt.len == 0 || sd_uri_parse(lt.p, (sd_span){0, (uint32_t)lt.len}, 0, &u, err) != SD_OK)
+        return sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no usable local target for its Via");
+    const char *tp = u.scheme_id == SD_URI_SIPS ? "TLS" : "UDP";
+    size_t tpl = 3;
+    char tbuf[16];
+    sd_span tv;
+    if (u.params.len && sd_param_find(lt.p, u.params, 1, "transport", 9, &tv) == 1 && tv.len && tv.len < sizeof tbuf) {
+        for (uint32_t i = 0; i < tv.len; i++) {
+            char c = lt.p[tv.off + i];
+            tbuf[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+        }
+        tp = tbuf;
+        tpl = tv.len;
+    }
+    char br[23];
+    sd_err rc = new_branch(d, br, err);
+    if (rc != SD_OK) return rc;
+    int k = u.port >= 0 ? snprintf(out, cap, "SIP/2.0/%.*s %.*s:%d;branch=%.23s", (int)tpl, tp, (int)u.host.len,
+                                   lt.p + u.host.off, (int)u.port, br)
+                        : snprintf(out, cap, "SIP/2.0/%.*s %.*s;branch=%.23s", (int)tpl, tp, (int)u.host.len,
+                                   lt.p + u.host.off, br);
+    if (k < 0 || (size_t)k >= cap) return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Via too long");
+    *len = (size_t)k;
+    return SD_OK;
+}
+
+/* The Request-URI form of a route URI: without the method parameter and
+ * URI headers (RFC 3261 12.2.1.1, 19.1.1). */
+static size_t strip_for_ruri(const char *uri, size_t len, char *out)
+{
+    sd_uri u;
+    if (sd_uri_parse(uri, (sd_span){0, (uint32_t)len}, 0, &u, NULL) != SD_OK) {
+        memcpy(out, uri, len);
+        return len;
+    }
+    size_t w = 0;
+    size_t base_end = u.params.len ? u.params.off - 1 : (u.headers.len ? u.headers.off - 1 : len);
+    if (!u.params.len && !u.headers.len) base_end = len;
+    memcpy(out, uri, base_end);
+    w = base_end;
+    uint32_t pos = 0;
+    sd_span pn, pv;
+    int hv;
+    if (u.params.len)
+        while (sd_param_next(uri, u.params, 1, &pos, &pn, &pv, &hv) == 1) {
+            if (pn.len == 6 && strncasecmp(uri + pn.off, "method", 6) == 0) continue;
+            out[w++] = ';';
+            size_t e = hv ? pv.off + pv.len : pn.off + pn.len;
+            memcpy(out + w, uri + pn.off, e - pn.off);
+            w += e - pn.off;
+        }
+    return w;
+}
+
+/* Route set element spans (within routes[0..len)) and whether the first
+ * is a strict router. */
+typedef struct rroute {
+    size_t n;
+    sd_span item[64];
+    sd_span uri[64];
+    int strict;
+} rroute;
+
+static void routes_split(const char *routes, size_t len, rroute *r)
+{
+    uint32_t pos = 0;
+    sd_span it;
+    r->n = 0;
+    r->strict = 0;
+    while (r->n < 64 && sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) == 1) {
+        sd_nameaddr na;
+        if (sd_nameaddr_parse(routes, it, 0, &na, NULL) != SD_OK) continue; /* checked on the way in */
+        r->item[r->n] = it;
+        r->uri[r->n] = na.uri;
+        r->n++;
+    }
+    if (r->n) {
+        sd_uri u;
+        sd_span lr;
+        if (sd_uri_parse(routes, r->uri[0], 0, &u, NULL) == SD_OK)
+            r->strict = !(u.params.len && sd_param_find(routes, u.params, 1, "lr", 2, &lr) == 1);
+    }
+}
+
+/*
+ * Build a request from the dialog state (lock held): method, CSeq number,
+ * extra header pairs and body. `cancel_of` non-NULL: a CANCEL of that kept
+ * request instead (RFC 3261 9.1).
+ */
+static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const kept *cancel_of, const sd_str *unames,
+                            const sd_str *uvalues, size_t un, const char *body, size_t body_len, sd_buf *out,
+                            sd_error *err)
+{
+    int mid = sd_method_lookup(method.p, method.len);
+    size_t cap = un + 72 + 8;
+    sd_str *nm = malloc(cap * 2 * sizeof *nm);
+    char *scratch = NULL;
+    if (nm == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    sd_str *vl = nm + cap;
+    size_t k = 0;
+    sd_err rc = SD_OK;
+    char via[600], cseqv[48];
+    size_t vlen = 0;
+    sd_str ruri;
+    rroute rr;
+    sd_str routes = slot_str(d, SL_ROUTES), rt = slot_str(d, SL_REMOTE_TARGET);
+    int cl = snprintf(cseqv, sizeof cseqv, "%u %.*s", cseq, (int)(method.len > 32 ? 32 : method.len), method.p);
+    if (cancel_of) {
+        /* RFC 3261 9.1: Request-URI, Call-ID, From, To, top Via and Route as
+         * in the request cancelled; CSeq number too, method CANCEL */
+        const char *kb = KEPT_BUF(cancel_of);
+        const sd_msg *km = &cancel_of->m;
+        size_t bytes = (size_t)km->msg_start + km->msg_len;
+        if ((scratch = malloc(bytes + 1)) == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto out;
+        }
+        char *w = scratch;
+        ruri = S(kb + km->ruri.off, km->ruri.len);
+        int vi = km->first[SD_H_VIA];
+        /* the top Via: first element of the first Via header */
+        uint32_t pos = 0;
+        sd_span top;
+        const sd_header *vh = &km->hdrs[vi];
+        size_t vl0 = (vh->flags & SD_HF_FOLDED) ? sd_unfold(kb + vh->value.off, vh->value.len, w)
+                                                 : (memcpy(w, kb + vh->value.off, vh->value.len), vh->value.len);
+        if (sd_list_next(w, (sd_span){0, (uint32_t)vl0}, &pos, &top) != 1) top = (sd_span){0, (uint32_t)vl0};
+        nm[k] = S("Via", 3);
+        vl[k++] = S(w + top.off, top.len);
+        w += vl0;
+        nm[k] = S("Max-Forwards", 12);
+        vl[k++] = S("70", 2);
+        for (int i = -1; (i = sd_msg_next(km, SD_H_ROUTE, i)) >= 0 && k < cap - un - 8;) {
+            const sd_header *h = &km->hdrs[i];
+            size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
+                                                  : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
+            nm[k] = S("Route", 5);
+            vl[k++] = S(w, l);
+            w += l;
+        }
+        static const sd_hdr_id copy[] = {SD_H_FROM, SD_H_TO, SD_H_CALL_ID};
+        for (size_t c = 0; c < 3; c++) {
+            const sd_header *h = &km->hdrs[km->first[copy[c]]];
+            size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
+                                                  : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
+            nm[k] = S(sd_hdr_name(copy[c]), strlen(sd_hdr_name(copy[c])));
+            vl[k++] = S(w, l);
+            w += l;
+        }
+        nm[k] = S("CSeq", 4);
+        vl[k++] = S(cseqv, (size_t)cl);
+    } else {
+        if ((rc = via_value(d, via, sizeof via, &vlen, err)) != SD_OK) goto out;
+        routes_split(routes.p, routes.len, &rr);
+        sd_str lt = slot_str(d, SL_LOCAL_TARGET);
+        /* strict Request-URI and last Route, then Contact */
+        if ((scratch = malloc(routes.len + rt.len + lt.len + 16)) == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto out;
+        }
+        nm[k] = S("Via", 3);
+        vl[k++] = S(via, vlen);
+        if (!user_has(unames, un, SD_H_MAX_FORWARDS)) {
+            nm[k] = S("Max-Forwards", 12);
+            vl[k++] = S("70", 2);
+        }
+        if (rr.n && rr.strict) {
+            /* strict routing (12.2.1.1): the first route is the
+             * Request-URI, the remote target the last Route */
+            size_t l = strip_for_ruri(routes.p + rr.uri[0].off, rr.uri[0].len, scratch);
+            ruri = S(scratch, l);
+            for (size_t i = 1; i < rr.n; i++) {
+                nm[k] = S("Route", 5);
+                vl[k++] = S(routes.p + rr.item[i].off, rr.item[i].len);
+            }
+            char *w = scratch + l;
+            w[0] = '<';
+            memcpy(w + 1, rt.p, rt.len);
+            w[rt.len + 1] = '>';
+            nm[k] = S("Route", 5);
+            vl[k++] = S(w, rt.len + 2);
+        } else {
+            ruri = rt;
+            for (size_t i = 0; i < rr.n; i++) {
+                nm[k] = S("Route", 5);
+                vl[k++] = S(routes.p + rr.item[i].off, rr.item[i].len);
+            }
+        }
+        nm[k] = S("From", 4);
+        vl[k++] = slot_str(d, SL_LOCAL_HDR);
+        nm[k] = S("To", 2);
+        vl[k++] = slot_str(d, SL_REMOTE_HDR);
+        nm[k] = S("Call-ID", 7);
+        vl[k++] = slot_str(d, SL_CALL_ID);
+        nm[k] = S("CSeq", 4);
+        vl[k++] = S(cseqv, (size_t)cl);
+        if (needs_contact(mid) && !user_has(unames, un, SD_H_CONTACT)) {
+            char *c = scratch + routes.len + rt.len + 8;
+            c[0] = '<';
+            memcpy(c + 1, lt.p, lt.len);
+            c[lt.len + 1] = '>';
+            nm[k] = S("Contact", 7);
+            vl[k++] = S(c, lt.len + 2);
+        }
+    }
+    if (ruri.len == 0) {
+        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no remote target yet");
+        goto out;
+    }
+    for (size_t i = 0; i < un; i++) {
+        nm[k] = unames[i];
+        vl[k++] = uvalues[i];
+    }
+    rc = sd_msg_build(out, method, ruri, 0, S(NULL, 0), nm, vl, NULL, k, body, body_len, err);
+out:
+    free(scratch);
+    free(nm);
+    return rc;
+}
+
+sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names, const sd_str *values, size_t n,
+                                const char *body, size_t body_len, sd_buf *out, uint32_t *cseq_out, sd_error *err)
+{
+    static const sd_validator v_method = {SD_V_METHOD, 0};
+    sd_err rc;
+    if ((rc = sd_validate(&v_method, method.p, method.len, err)) != SD_OK)
+        return sd_error_set(err, SD_EVALID, err ? err->offset : 0, "method: %s", err ? err->reason : "not a token");
+    if ((rc = check_user_headers(names, values, n, err)) != SD_OK) return rc;
+    int mid = sd_method_lookup(method.p, method.len);
+    if (mid == SD_M_ACK)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "an ACK answers a 2xx: use create_ack(response)");
+    fired f = {0};
+    size_t before = out->len;
+    uint32_t cseq = 0;
+    sd_lock_acquire(&d->lock);
+    if (d->flags & F_CLOSED) {
+        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+        goto done;
+    }
+    if (mid == SD_M_CANCEL) {
+        /* RFC 3261 9.1: only a pending INVITE, only after a provisional response */
+        if (d->role != SD_DLG_UAC || !(d->flags & F_INV_OUT) || d->creq == NULL) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no INVITE of ours is pending: nothing to CANCEL");
+        } else if (!(d->flags & F_GOT_1XX)) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX,
+                              "a CANCEL waits for a provisional response to the INVITE (RFC 3261 9.1)");
+        } else {
+            cseq = d->creq->m.cseq;
+            rc = build_request(d, S("CANCEL", 6), cseq, d->creq, names, values, n, body, body_len, out, err);
+        }
+        goto done;
+    }
+    if (d->state == SD_DLG_NONE || d->state == SD_DLG_TERMINATED) {
+        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no request can be sent in a %s dialog",
+                          sd_dlg_state_name((sd_dlg_state)d->state));
+        goto done;
+    }
+    if (mid == SD_M_INVITE && (d->flags & (F_INV_OUT | F_INV_IN | F_ACK_OUT | F_ACK_IN))) {
+        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "an INVITE is in progress%s (RFC 3261 14.1)",
+                          (d->flags & (F_ACK_OUT | F_ACK_IN)) ? ": its 2xx is not acknowledged yet" : "");
+        goto done;
+    }
+    if (mid == SD_M_BYE) {
+        if (d->role == SD_DLG_UAS && d->state == SD_DLG_EARLY) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee must not send BYE on an early dialog (RFC 3261 15)");
+            goto done;
+        }
+        if (d->flags & F_ACK_IN) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee sends BYE only after the ACK of its 2xx (RFC 3261 15)");
+            goto done;
+        }
+        if (d->state == SD_DLG_TERMINATING) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "a BYE was sent already");
+            goto done;
+        }
+    }
+    if ((rc = next_cseq(d, &cseq, err)) != SD_OK) goto done;
+    if ((rc = build_request(d, method, cseq, NULL, names, values, n, body, body_len, out, err)) != SD_OK) goto done;
+    if (mid == SD_M_INVITE) {
+        /* keep our re-INVITE for its CANCEL and for matching */
+        size_t hcap = n + 80;
+        sd_header *hb = malloc(hcap * sizeof *hb);
+        sd_msg km;
+        sd_parse_opts po = d->env->parse;
+        po.flags &= ~(unsigned)SD_PARSE_STREAM;
+        kept *k = NULL;
+        if (hb == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        } else if ((rc = sd_msg_parse(out->p + before, out->len - before, &po, &km, hb, hcap, err)) == SD_OK &&
+                   (k = kept_new(out->p + before, &km)) == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        }
+        free(hb);
+        if (rc != SD_OK) goto done;
+        free(d->creq);
+        d->creq = k;
+        d->flags |= F_INV_OUT;
+        d->flags &= (uint16_t)~F_GOT_1XX;
+        d->inv_cseq_out = cseq;
+    } else if (mid == SD_M_BYE) {
+        transition(d, SD_DE_BYE_SENT, mid, 0, &f);
+    }
+    d->last_activity = now(d);
+done:
+    if (rc != SD_OK && out->len > before) {
+        out->len = before;
+        if (out->p) out->p[before] = '\0';
+    }
+    if (rc == SD_OK && cseq_out) *cseq_out = cseq;
+    unlock_and_fire(d, &f);
+    return rc;
+}
+
+sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, const sd_str *names,
+                            const sd_str *values, size_t n, const char *body, size_t body_len, sd_buf *out,
+                            sd_error *err)
+{
+    sd_err rc = check_user_headers(names, values, n, err);
+    if (rc != SD_OK) return rc;
+    size_t before = out->len;
+    sd_lock_acquire(&d->lock);
+    if (d->flags & F_CLOSED) {
+        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+    } else if (resp->is_request || resp->status < 200 || resp->status > 299 || resp->cseq_method_id != SD_M_INVITE) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "an ACK of this kind answers a 2xx to INVITE (RFC 3261 13.2.2.4)");
+    } else if (!span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_to_tag ||
+               !span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag)) ||
+               (resp->cseq != d->inv_cseq_out && !(d->role == SD_DLG_UAC && resp->cseq == d->create_cseq))) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the 2xx does not answer an INVITE of this dialog");
+    } else if (d->state != SD_DLG_CONFIRMED && d->state != SD_DLG_TERMINATING) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "receive() the 2xx before acknowledging it");
+    } else {
+        rc = build_request(d, S("ACK", 3), resp->cseq, NULL, names, values, n, body, body_len, out, err);
+        if (rc == SD_OK) {
+            d->flags &= (uint16_t)~F_ACK_OUT;
+            d->last_activity = now(d);
+        }
+    }
+    if (rc != SD_OK && out->len > before) out->len = before;
+    sd_lock_release(&d->lock);
+    return rc;
+}
+
+sd_err sd_dialog_respond(sd_dialog *d, int status, sd_str reason, const sd_str *names, const sd_str *values,
+                         size_t n, const char *body, size_t body_len, sd_buf *out, sd_error *err)
+{
+    if (status < 101 || status > 699)
+        return sd_error_set(err, SD_EVALID, 0, "status %d outside 101..699 (100 is the transaction layer's)", status);
+    sd_err rc = check_user_headers(names, values, n, err);
+    if (rc != SD_OK) return rc;
+    fired f = {0};
+    size_t before = out->len;
+    sd_lock_acquire(&d->lock);
+    const kept *k = d->sreq;
+    if (d->flags & F_CLOSED) {
+        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+        goto done;
+    }
+    if (k == NULL || ((k->m.method_id == SD_M_INVITE) && !(d->flags & F_INV_IN))) {
+        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no received request waits for an answer");
+        goto done;
+    }
+    if (d->state == SD_DLG_TERMINATED && status < 300) {
+        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog is terminated: only a 3xx-6xx can still answer");
+        goto done;
+    }
+    const char *kb = KEPT_BUF(k);
+    const sd_msg *km = &k->m;
+    int creating = km->cseq == d->create_cseq && km->method_id == d->create_method && !km->has_to_tag;
+    /* extra headers: Record-Route mirrored (creating request, 1xx/2xx),
+     * Contact (1xx/2xx) unless the caller gives one, then the caller's */
+    size_t nrr = 0;
+    for (int i = -1; (i = sd_msg_next(km, SD_H_RECORD_ROUTE, i)) >= 0;) nrr++;
+    size_t cap = nrr + 1 + n;
+    sd_str *nm = malloc(cap * 2 * sizeof *nm + 1);
+    char *scratch = malloc((size_t)km->msg_len + slot_str(d, SL_LOCAL_TARGET).len + 4);
+    if (nm == NULL || scratch == NULL) {
+        free(nm);
+        free(scratch);
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto done;
+    }
+    sd_str *vl = nm + cap;
+    size_t j = 0;
+    char *w = scratch;
+    if (status < 300) {
+        if (creating)
+            for (int i = -1; (i = sd_msg_next(km, SD_H_RECORD_ROUTE, i)) >= 0;) {
+                const sd_header *h = &km->hdrs[i];
+                size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
+                                                      : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
+                nm[j] = S("Record-Route", 12);
+                vl[j++] = S(w, l);
+                w += l;
+            }
+        if (!user_has(names, n, SD_H_CONTACT)) {
+            sd_str lt = slot_str(d, SL_LOCAL_TARGET);
+            w[0] = '<';
+            memcpy(w + 1, lt.p, lt.len);
+            w[lt.len + 1] = '>';
+            nm[j] = S("Contact", 7);
+            vl[j++] = S(w, lt.len + 2);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        nm[j] = names[i];
+        vl[j++] = values[i];
+    }
+    rc = sd_msg_build_response(out, kb, km, status, reason, sub_str(d, SL_LOCAL_HDR, d->ltag), nm, vl, j, body,
+                               body_len, err);
+    free(nm);
+    free(scratch);
+    if (rc != SD_OK) goto done;
+    /* apply */
+    int mid = km->method_id;
+    if (status >= 200) {
+        if (mid == SD_M_INVITE) {
+            d->flags &= (uint16_t)~F_INV_IN;
+            if (status < 300) d->flags |= F_ACK_IN;
+        }
+        free(d->sreq);
+        d->sreq = NULL;
+    }
+    if (creating) {
+        if (status < 200) transition(d, SD_DE_PROVISIONAL, mid, status, &f);
+        else if (status < 300) transition(d, SD_DE_SUCCESS, mid, status, &f);
+        else transition(d, SD_DE_FAILURE, mid, status, &f);
+    }
+    d->last_activity = now(d);
+done:
+    if (rc != SD_OK && out->len > before) out->len = before;
+    unlock_and_fire(d, &f);
+    return rc;
+}
+
+sd_err sd_dialog_timeout(sd_dialog *d, sd_error *err)
+{
+    fired f = {0};
+    sd_err rc = SD_OK;
+    sd_lock_acquire(&d->lock);
+    if (d->flags & F_CLOSED) rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+    else if (d->state == SD_DLG_TERMINATED) rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog is terminated");
+    else transition(d, SD_DE_TIMEOUT, SD_M_OTHER, 0, &f);
+    unlock_and_fire(d, &f);
+    return rc;
+}
+
+sd_err sd_dialog_close(sd_dialog *d)
+{
+    fired f = {0};
+    sd_lock_acquire(&d->lock);
+    if (!(d->flags & F_CLOSED)) {
+        transition(d, SD_DE_CLOSE, SD_M_OTHER, 0, &f);
+        /* release in reverse order of acquisition: kept requests, then the
+         * listener; the arena and history stay for snapshots until the
+         * last reference goes */
+        free(d->sreq);
+        d->sreq = NULL;
+        free(d->creq);
+        d->creq = NULL;
+        d->flags = (uint16_t)((d->flags | F_CLOSED) & ~(F_INV_OUT | F_INV_IN | F_ACK_OUT | F_ACK_IN));
+    }
+    sd_dlg_listener fn = d->lfn;
+    void *ctx = d->lctx;
+    d->lfn = NULL;
+    d->lctx = NULL;
+    sd_lock_release(&d->lock);
+    if (fn)
+        for (int i = 0; i < f.n; i++) fn(ctx, d, &f.t[i]);
+    return SD_OK;
+}
+
+/* ------------------------------------------------------------- reading */
+
+sd_dlg_state sd_dialog_state(sd_dialog *d)
+{
+    sd_lock_acquire(&d->lock);
+    sd_dlg_state s = (sd_dlg_state)d->state;
+    sd_lock_release(&d->lock);
+    return s;
+}
+
+sd_dlg_role sd_dialog_role(sd_dialog *d)
+{
+    return (sd_dlg_role)d->role; /* set at creation, never changed */
+}
+
+int sd_dialog_is_closed(sd_dialog *d)
+{
+    sd_lock_acquire(&d->lock);
+    int c = (d->flags & F_CLOSED) != 0;
+    sd_lock_release(&d->lock);
+    return c;
+}
+
+sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
+{
+    sd_lock_acquire(&d->lock);
+    size_t hist = d->nhist * sizeof(sd_dlg_transition);
+    size_t sz = sizeof(sd_dlg_snap) + hist + d->arena_len;
+    sd_dlg_snap *s = malloc(sz);
+    if (s == NULL) {
+        sd_lock_release(&d->lock);
+        return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    }
+    sd_dlg_transition *h = (sd_dlg_transition *)(s + 1);
+    char *a = (char *)h + hist;
+    memcpy(h, d->hist, hist);
+    if (d->arena_len) memcpy(a, d->arena, d->arena_len);
+#define SLOT(i) S(a + d->slot[i].off, d->slot[i].len)
+#define SUB(i, r) S(a + d->slot[i].off + (r).off, (r).len)
+    s->state = d->state;
+    s->role = d->role;
+    s->secure = (d->flags & F_SECURE) != 0;
+    s->closed = (d->flags & F_CLOSED) != 0;
+    uint64_t ls = atomic_load(&d->local_seq);
+    s->has_local_seq = (ls & SEQ_SET) != 0;
+    s->local_seq = (uint32_t)(ls & (SEQ_SET - 1));
+    s->has_remote_seq = (d->flags & F_REMOTE_SEQ) != 0;
+    s->remote_seq = d->remote_seq;
+    s->invite_pending_out = (d->flags & F_INV_OUT) != 0;
+    s->invite_pending_in = (d->flags & F_INV_IN) != 0;
+    s->ack_pending_out = (d->flags & F_ACK_OUT) != 0;
+    s->ack_pending_in = (d->flags & F_ACK_IN) != 0;
+    s->call_id = SLOT(SL_CALL_ID);
+    s->local_header = SLOT(SL_LOCAL_HDR);
+    s->remote_header = SLOT(SL_REMOTE_HDR);
+    s->local_tag = SUB(SL_LOCAL_HDR, d->ltag);
+    s->remote_tag = SUB(SL_REMOTE_HDR, d->rtag);
+    s->local_uri = SUB(SL_LOCAL_HDR, d->luri);
+    s->remote_uri = SUB(SL_REMOTE_HDR, d->ruri);
+    s->local_target = SLOT(SL_LOCAL_TARGET);
+    s->remote_target = SLOT(SL_REMOTE_TARGET);
+    s->route_set = SLOT(SL_ROUTES);
+    s->created_at = d->created_at;
+    s->last_activity = d->last_activity;
+    s->nhistory = d->nhist;
+    s->history = h;
+#undef SLOT
+#undef SUB
+    sd_lock_release(&d->lock);
+    *out = s;
+    return SD_OK;
+}
+
+sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog **out, sd_error *err)
+{
+    const sd_limits *lim = &env->parse.limits;
+    sd_err rc;
+    if (s->state >= SD_DLG__NSTATES || s->role > SD_DLG_UAS)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "state or role out of range");
+    if (s->state == SD_DLG_NONE)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a dialog in state none has a transaction in progress: it cannot be restored");
+    if (s->local_seq > SEQ_MAX || s->remote_seq > SEQ_MAX)
+        return sd_error_set(err, SD_EINVAL, SIZE_MAX, "sequence numbers must be below 2**31");
+    if ((rc = check_value(SD_V_CALLID, s->call_id, lim->max_call_id, "call_id", err)) != SD_OK) return rc;
+    span16 lu, lt, ru, rtg;
+    if ((rc = addr_parts(s->local_header.p, s->local_header.len, lim, &lu, &lt, 1, "local_header", err)) != SD_OK ||
+        (rc = addr_parts(s->remote_header.p, s->remote_header.len, lim, &ru, &rtg, 1, "remote_header", err)) != SD_OK)
+        return rc;
+    if (s->local_header.len > ARENA_MAX || s->remote_header.len > ARENA_MAX)
+        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "headers too long");
+    sd_str targets[2] = {s->local_target, s->remote_target};
+    for (int i = 0; i < 2; i++) {
+        sd_uri u;
+        if (targets[i].len == 0 ||
+            sd_uri_parse(targets[i].p, (sd_span){0, (uint32_t)targets[i].len}, lim->max_uri, &u, err) != SD_OK ||
+            (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS))
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "%s target must be a SIP or SIPS URI", i ? "remote" : "local");
+    }
+    /* the route set: a list of name-addrs with SIP/SIPS URIs */
+    if (s->route_set.len) {
+        uint32_t pos = 0;
+        sd_span it;
+        int r;
+        size_t cnt = 0;
+        while ((r = sd_list_next(s->route_set.p, (sd_span){0, (uint32_t)s->route_set.len}, &pos, &it)) == 1) {
+            sd_nameaddr na;
+            sd_uri u;
+            if (++cnt > 64 || sd_nameaddr_parse(s->route_set.p, it, 0, &na, err) != SD_OK || !na.has_brackets ||
+                sd_uri_parse(s->route_set.p, na.uri, lim->max_uri, &u, err) != SD_OK ||
+                (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS))
+                return sd_error_set(err, SD_EINVAL, SIZE_MAX, "route %zu is not a <SIP or SIPS URI>", cnt);
+        }
+        if (r < 0) return sd_error_set(err, SD_EINVAL, SIZE_MAX, "malformed route set");
+    }
+    for (size_t i = 0; i < s->nhistory; i++)
+        if (s->history[i].from >= SD_DLG__NSTATES || s->history[i].to >= SD_DLG__NSTATES ||
+            s->history[i].event >= SD_DE__NEVENTS)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "history entry %zu out of range", i);
+    if (s->nhistory > 65535) return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "history too long");
+    sd_dialog *d = alloc_dialog(env);
+    if (d == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+    sd_str repl[SL__N] = {
+        [SL_CALL_ID] = s->call_id,
+        [SL_LOCAL_HDR] = s->local_header,
+        [SL_REMOTE_HDR] = s->remote_header,
+        [SL_LOCAL_TARGET] = s->local_target,
+        [SL_REMOTE_TARGET] = s->remote_target,
+        [SL_ROUTES] = s->route_set,
+    };
+    if ((rc = arena_replace(d, repl, err)) != SD_OK) {
+        free_dialog(d);
+        return rc;
+    }
+    if (s->nhistory > 2) {
+        d->hist = malloc(s->nhistory * sizeof *d->hist);
+        if (d->hist == NULL) {
+            d->hist = d->inl;
+            free_dialog(d);
+            return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        }
+        d->histcap = (uint16_t)s->nhistory;
+    }
+    memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
+    d->nhist = (uint16_t)s->nhistory;
+    d->luri = lu;
+    d->ltag = lt;
+    d->ruri = ru;
+    d->rtag = rtg;
+    d->state = s->state;
+    d->role = s->role;
+    if (s->secure) d->flags |= F_SECURE;
+    if (s->has_remote_seq) {
+        d->flags |= F_REMOTE_SEQ;
+        d->remote_seq = s->remote_seq;
+    }
+    if (s->has_local_seq) atomic_store(&d->local_seq, SEQ_SET | s->local_seq);
+    d->create_method = NO_METHOD;
+    d->create_cseq = 0;
+    d->created_at = s->created_at;
+    d->last_activity = s->last_activity;
+    *out = d;
+    return SD_OK;
+}
+
+size_t sd_dialog_footprint(sd_dialog *d)
+{
+    sd_lock_acquire(&d->lock);
+    size_t n = sizeof *d + d->arena_len;
+    if (d->hist != d->inl) n += d->histcap * sizeof *d->hist;
+    if (d->creq) n += d->creq->size;
+    if (d->sreq) n += d->sreq->size;
+    sd_lock_release(&d->lock);
+    return n;
+}
