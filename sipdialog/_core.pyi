@@ -1,5 +1,6 @@
 """Type stubs for sipdialog._core, the C extension."""
-from typing import Any, ClassVar, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+import enum
+from typing import Any, Callable, ClassVar, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._headers import Headers
 from ._values import URI, NameAddress, Via
@@ -91,6 +92,72 @@ class ValidationPipeline:
     def run(self, value: _Data) -> Any: ...
     def is_valid(self, value: _Data) -> bool: ...
     def __call__(self, value: _Data) -> Any: ...
+
+class DialogState(enum.Enum):
+    NONE = "none"
+    EARLY = "early"
+    CONFIRMED = "confirmed"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+
+class Transition(Tuple[DialogState, DialogState, str, Optional[str], Optional[int], float]):
+    old: DialogState
+    new: DialogState
+    reason: str
+    method: Optional[str]
+    status: Optional[int]
+    at: float
+
+_StateCallback = Callable[["Dialog", Transition], Any]
+
+class Dialog:
+    id: str
+    state: DialogState
+    role: str
+    is_uac: bool
+    closed: bool
+    footprint: int
+    call_id: str
+    local_tag: Optional[str]
+    remote_tag: Optional[str]
+    local_uri: str
+    remote_uri: str
+    local_header: str
+    remote_header: str
+    local_target: Optional[str]
+    remote_target: Optional[str]
+    route_set: List[str]
+    local_seq: Optional[int]
+    remote_seq: Optional[int]
+    secure: bool
+    created_at: float
+    last_activity: float
+    history: Tuple[Transition, ...]
+    pending: Dict[str, bool]
+    @classmethod
+    def from_uac(cls, request: Request, response: Optional[Response] = ...) -> "Dialog": ...
+    @classmethod
+    def from_uas(cls, request: Request, *, local_contact: str, local_tag: Optional[str] = ...) -> "Dialog": ...
+    @classmethod
+    def restore(cls, snapshot: Mapping[str, Any]) -> "Dialog": ...
+    def receive(self, message: Union[Request, Response], *, auto_answer: bool = ...) -> Optional[Response]: ...
+    def fork(self, response: Response) -> "Dialog": ...
+    def create_request(self, method: str, *, headers: _Headers = ..., body: _Data = ...) -> Request: ...
+    def create_ack(self, response: Response, *, headers: _Headers = ..., body: _Data = ...) -> Request: ...
+    def provisional(self, status_code: int = ..., reason: Optional[str] = ..., *, headers: _Headers = ...,
+                    body: _Data = ...) -> Response: ...
+    def answer(self, status_code: int = ..., reason: Optional[str] = ..., *, headers: _Headers = ...,
+               body: _Data = ...) -> Response: ...
+    def reject(self, status_code: int, reason: Optional[str] = ..., *, headers: _Headers = ...,
+               body: _Data = ...) -> Response: ...
+    def timeout(self) -> None: ...
+    def snapshot(self) -> Dict[str, Any]: ...
+    def close(self) -> None: ...
+    def on_state_change(self, callback: _StateCallback) -> _StateCallback: ...
+    def remove_state_callback(self, callback: _StateCallback) -> None: ...
+    def __enter__(self) -> "Dialog": ...
+    def __exit__(self, *exc: Any) -> bool: ...
+    def _repr_html_(self) -> str: ...
 
 def parse(data: _Data, *, limits: Any = ..., rfc2543: bool = ..., stream: bool = ...,
           check_uris: bool = ...) -> Union[Request, Response]: ...

@@ -6,7 +6,7 @@ from typing import Union
 
 from . import _core
 
-__all__ = ["install", "message_html", "describe"]
+__all__ = ["install", "message_html", "describe", "dialog_html"]
 
 
 def describe(msg: "Union[_core.Request, _core.Response]") -> dict:
@@ -54,5 +54,28 @@ def message_html(msg: "Union[_core.Request, _core.Response]") -> str:
             % (e(start), rows, len(msg.body)))
 
 
+def dialog_html(dlg: "_core.Dialog") -> str:
+    """An HTML view of a dialog: its fields, then its transition history."""
+    e = html.escape
+    s = dlg.snapshot()
+    fields = [("id", s["id"]), ("role", s["role"]), ("state", s["state"]), ("call_id", s["call_id"]),
+              ("local_tag", s["local_tag"]), ("remote_tag", s["remote_tag"]),
+              ("local_uri", s["local_uri"]), ("remote_uri", s["remote_uri"]),
+              ("local_target", s["local_target"]), ("remote_target", s["remote_target"]),
+              ("route_set", ", ".join(s["route_set"]) or "(empty)"),
+              ("local_seq", s["local_seq"]), ("remote_seq", s["remote_seq"]),
+              ("secure", s["secure"]), ("closed", s["closed"])]
+    rows = "".join("<tr><td style='text-align:left'><b>%s</b></td><td style='text-align:left'><code>%s</code>"
+                   "</td></tr>" % (e(k), e("" if v is None else str(v))) for k, v in fields)
+    t0 = s["created_at"]
+    hist = "".join("<tr><td>+%.3f ms</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+                   % ((h["at"] - t0) * 1e3, e(h["old"]), e(h["new"]), e(h["reason"]),
+                      e(" ".join(str(x) for x in (h["method"], h["status"]) if x is not None)))
+                   for h in s["history"])
+    return ("<div class='sipdialog-dialog'><table>%s</table><table><tr><th>at</th><th>from</th><th>to</th>"
+            "<th>reason</th><th>cause</th></tr>%s</table></div>" % (rows, hist))
+
+
 def install() -> None:
     _core.Message._repr_html_ = message_html  # type: ignore[assignment]
+    _core.Dialog._repr_html_ = dialog_html  # type: ignore[assignment]

@@ -1342,12 +1342,12 @@ sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, c
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
     } else if (resp->is_request || resp->status < 200 || resp->status > 299 || resp->cseq_method_id != SD_M_INVITE) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "an ACK of this kind answers a 2xx to INVITE (RFC 3261 13.2.2.4)");
+    } else if (d->state != SD_DLG_CONFIRMED && d->state != SD_DLG_TERMINATING) {
+        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "receive() the 2xx before acknowledging it");
     } else if (!span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_to_tag ||
                !span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag)) ||
                (resp->cseq != d->inv_cseq_out && !(d->role == SD_DLG_UAC && resp->cseq == d->create_cseq))) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the 2xx does not answer an INVITE of this dialog");
-    } else if (d->state != SD_DLG_CONFIRMED && d->state != SD_DLG_TERMINATING) {
-        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "receive() the 2xx before acknowledging it");
     } else {
         rc = build_request(d, S("ACK", 3), resp->cseq, NULL, names, values, n, body, body_len, out, err);
         if (rc == SD_OK) {
