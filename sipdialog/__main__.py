@@ -95,7 +95,64 @@ def cmd_demo(args) -> int:
             out.write("%-45r -> %r\n" % (value, pl.run(value)))
         except sipdialog.ValidationError as e:
             out.write("%-45r -> ValidationError: %s\n" % (value, e))
+    _demo_dialog(out, (data_dir / "invite.sip").read_bytes())
     return 0
+
+
+def _wire(msg, out, arrow: str) -> None:
+    first = bytes(msg).split(b"\r\n", 1)[0].decode()
+    out.write("  %s %s\n" % (arrow, first))
+
+
+def _demo_dialog(out, raw: bytes) -> None:
+    """A call between two sans-IO dialogs: INVITE, 180, 200, ACK,
+    re-INVITE, BYE, with the messages and the histories."""
+    from sipdialog import Dialog
+
+    out.write("\n=== a dialog's life: Alice (UAC) calls Bob (UAS) through two record-routing proxies\n")
+    inv = sipdialog.parse(raw)
+    alice = Dialog.from_uac(inv)
+    bob = Dialog.from_uas(inv, local_contact="sip:bob@client.biloxi.example.com", local_tag="8d3b7f2e")
+    alice.on_state_change(lambda d, t: out.write("    [alice] %s -> %s (%s)\n" % (t.old.value, t.new.value, t.reason)))
+    bob.on_state_change(lambda d, t: out.write("    [bob]   %s -> %s (%s)\n" % (t.old.value, t.new.value, t.reason)))
+    _wire(inv, out, "alice -> bob")
+    r180 = bob.provisional(180)
+    _wire(r180, out, "bob -> alice")
+    alice.receive(r180)
+    ok = bob.answer(200, headers=[("Content-Type", "application/sdp")], body=b"v=0\r\n")
+    _wire(ok, out, "bob -> alice")
+    alice.receive(ok)
+    ack = alice.create_ack(ok)
+    _wire(ack, out, "alice -> bob")
+    bob.receive(ack)
+    out.write("  alice: id=%s\n         route set %s, remote target %s\n"
+              % (alice.id, alice.route_set, alice.remote_target))
+    reinv = alice.create_request("INVITE", headers=[("Content-Type", "application/sdp")], body=b"v=0\r\n")
+    _wire(reinv, out, "alice -> bob")
+    bob.receive(reinv)
+    ok2 = bob.answer(200)
+    _wire(ok2, out, "bob -> alice")
+    alice.receive(ok2)
+    ack2 = alice.create_ack(ok2)
+    _wire(ack2, out, "alice -> bob")
+    bob.receive(ack2)
+    stale = sipdialog.parse(bytes(reinv))
+    out.write("  the re-INVITE again, as a new transaction with its old CSeq, is refused:\n")
+    forged = sipdialog.parse(bytes(stale).replace(stale.via_branch.encode(), b"z9hG4bKreplayed"))
+    _wire(bob.receive(forged), out, "bob -> alice")
+    bye = alice.create_request("BYE")
+    out.write("  " + bytes(bye).decode().replace("\r\n", "\n    ").rstrip() + "\n")
+    r = bob.receive(bye, auto_answer=True)
+    _wire(r, out, "bob -> alice")
+    alice.receive(r)
+    for name, d in (("alice", alice), ("bob", bob)):
+        out.write("  %s's history:\n" % name)
+        t0 = d.created_at
+        for t in d.history:
+            out.write("    +%7.3f ms  %-11s -> %-11s %-12s %s %s\n" % ((t.at - t0) * 1e3, t.old.value, t.new.value,
+                                                                    t.reason, t.method or "", t.status or ""))
+    alice.close()
+    bob.close()
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -108,7 +165,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.add_argument("--rfc2543", action="store_true", help="accept RFC 2543 requests without Max-Forwards")
     p.set_defaults(fn=cmd_parse)
-    d = sub.add_parser("demo", help="walk bundled messages through the parser and the pipeline")
+    d = sub.add_parser("demo", help="walk bundled messages through the parser, the pipeline and a dialog")
     d.set_defaults(fn=cmd_demo)
     args = ap.parse_args(argv)
     return args.fn(args)

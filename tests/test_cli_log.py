@@ -152,6 +152,21 @@ def test_demo_runs_and_shows_a_rejected_message():
     assert "-> 'a84b4c76e66710@pc33.atlanta.example.com'" in out
 
 
+def test_demo_shows_a_dialogs_life():
+    """RFC 3261 12-15: creation, re-INVITE, a stale CSeq refused, BYE, both histories."""
+    r = subprocess.run([sys.executable, "-m", "sipdialog", "demo"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode().split("=== a dialog's life", 1)[1]
+    assert "[alice] none -> early (provisional)" in out
+    assert "[alice] early -> confirmed (success)" in out
+    assert "alice -> bob INVITE sip:bob@client.biloxi.example.com SIP/2.0" in out  # the re-INVITE
+    assert "bob -> alice SIP/2.0 500 Invalid CSeq" in out
+    assert "CSeq: 314161 BYE" in out and "Route: <sip:proxy1.atlanta.example.com;lr>" in out
+    assert "[bob]   confirmed -> terminated (bye-received)" in out
+    assert "[alice] terminating -> terminated (bye-done)" in out
+    assert "alice's history:" in out and "bob's history:" in out
+
+
 # ---------------------------------------------------------------------------
 # The logging bridge
 # ---------------------------------------------------------------------------
