@@ -111,6 +111,7 @@ def _demo_dialog(out, raw: bytes) -> None:
 
     out.write("\n=== a dialog's life: Alice (UAC) calls Bob (UAS) through two record-routing proxies\n")
     inv = sipdialog.parse(raw)
+    assert isinstance(inv, sipdialog.Request)
     alice = Dialog.from_uac(inv)
     bob = Dialog.from_uas(inv, local_contact="sip:bob@client.biloxi.example.com", local_tag="8d3b7f2e")
     alice.on_state_change(lambda d, t: out.write("    [alice] %s -> %s (%s)\n" % (t.old.value, t.new.value, t.reason)))
@@ -136,13 +137,13 @@ def _demo_dialog(out, raw: bytes) -> None:
     ack2 = alice.create_ack(ok2)
     _wire(ack2, out, "alice -> bob")
     bob.receive(ack2)
-    stale = sipdialog.parse(bytes(reinv))
     out.write("  the re-INVITE again, as a new transaction with its old CSeq, is refused:\n")
-    forged = sipdialog.parse(bytes(stale).replace(stale.via_branch.encode(), b"z9hG4bKreplayed"))
+    forged = sipdialog.parse(bytes(reinv).replace(str(reinv.via_branch).encode(), b"z9hG4bKreplayed"))
     _wire(bob.receive(forged), out, "bob -> alice")
     bye = alice.create_request("BYE")
     out.write("  " + bytes(bye).decode().replace("\r\n", "\n    ").rstrip() + "\n")
     r = bob.receive(bye, auto_answer=True)
+    assert r is not None
     _wire(r, out, "bob -> alice")
     alice.receive(r)
     for name, d in (("alice", alice), ("bob", bob)):
