@@ -17,6 +17,7 @@
 #include "base/sync.h"
 #include "sipdialog/validate.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,7 @@ enum {
     F_INV_IN = 1u << 4,   /* their INVITE in progress (we sent no final response) */
     F_ACK_OUT = 1u << 5,  /* we received a 2xx to INVITE and sent no ACK yet */
     F_ACK_IN = 1u << 6,   /* we sent a 2xx to INVITE and got no ACK yet */
-    F_GOT_1XX = 1u << 7,  /* UAC: some provisional response arrived (CANCEL may go) */
-    F_KEY = 1u << 8       /* branch_key drawn */
+    F_GOT_1XX = 1u << 7   /* UAC: some provisional response arrived (CANCEL may go) */
 };
 
 typedef struct span16 {
@@ -75,8 +75,7 @@ struct sd_dialog {
     uint32_t inv_cseq_out;   /* CSeq of our last INVITE */
     uint32_t inv_cseq_in;    /* CSeq of their last INVITE */
     uint64_t last_branch;    /* hash of the top Via branch of the last request received */
-    uint64_t branch_key;     /* random, drawn on the first request we build */
-    uint64_t branch_ctr;
+    uint32_t branch_ctr;     /* requests built: one branch each */
     sd_dlg_transition *hist; /* nhist entries: inl while nhist <= 2, else heap */
     sd_dlg_transition inl[2];
     sd_dlg_listener lfn;
@@ -144,6 +143,27 @@ static void hex(char *out, const unsigned char *p, size_t n)
     }
 }
 
+/* Put a prefix before the reason an inner call left in *err (the inner
+ * reason is copied first: it cannot be an argument of the call that
+ * overwrites it). `keep_offset`: keep the inner offset, else none. */
+static sd_err rewrap(sd_error *err, sd_err code, int keep_offset, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static sd_err rewrap(sd_error *err, sd_err code, int keep_offset, const char *fmt, ...)
+{
+    if (err == NULL) return code;
+    char inner[SD_REASON_MAX], prefix[SD_REASON_MAX];
+    memcpy(inner, err->reason, sizeof inner);
+    inner[sizeof inner - 1] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    return sd_error_set(err, code, keep_offset ? err->offset : SIZE_MAX, "%s: %s", prefix, inner);
+}
+
 static int64_t now(const sd_dialog *d)
 {
     return d->env->now(d->env->now_ctx);
@@ -156,6 +176,9 @@ void sd_dlg_env_default(sd_dlg_env *env)
     env->now_ctx = NULL;
     env->random = sd_os_random;
     env->random_ctx = NULL;
+    env->branch_key = 0;
+    if (sd_os_random(NULL, &env->branch_key, sizeof env->branch_key) != SD_OK)
+        env->branch_key = (uint64_t)sd_monotonic_ns(NULL) * 0x9e3779b97f4a7c15ull;
 }
 
 /* Unfolded copy of header `i` of m into a malloc'd buffer (*out; caller frees). */
@@ -180,7 +203,7 @@ static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, span16
     sd_span vs = {0, (uint32_t)len};
     if (sd_nameaddr_parse(v, vs, 0, &na, err) != SD_OK) return SD_EINVAL;
     if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK)
-        return sd_error_set(err, SD_EINVAL, err->offset, "%s URI: %s", what, err->reason);
+        return rewrap(err, SD_EINVAL, 1, "%s URI", what);
     uri->off = (uint16_t)na.uri.off;
     uri->len = (uint16_t)na.uri.len;
     sd_span t = {0, 0};
@@ -218,7 +241,7 @@ static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim
     } else if (na.is_star) {
         sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact '*' cannot be a remote target");
     } else if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK) {
-        sd_error_set(err, SD_EINVAL, err->offset, "Contact URI: %s", err->reason);
+        rewrap(err, SD_EINVAL, 1, "Contact URI");
     } else if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
         sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact of a dialog must be a SIP or SIPS URI (RFC 3261 8.1.1.8)");
     } else {
@@ -274,7 +297,7 @@ static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const 
             goto out;
         }
         if (sd_uri_parse(tmp, na.uri, lim->max_uri, &u, err) != SD_OK) {
-            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu: %s", count + 1, err->reason);
+            rc = rewrap(err, SD_EINVAL, 0, "Record-Route entry %zu", count + 1);
             goto out;
         }
         if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
@@ -391,10 +414,14 @@ static sd_err next_cseq(sd_dialog *d, uint32_t *out, sd_error *err)
         uint64_t want = SEQ_SET | (r % (SEQ_MAX - (1u << 20)));
         atomic_compare_exchange_strong(&d->local_seq, &v, want); /* a racing thread's value wins */
     }
-    uint64_t prev = atomic_fetch_add_explicit(&d->local_seq, 1, memory_order_relaxed);
-    uint64_t seq = (prev & (SEQ_SET - 1)) + 1;
-    if (seq > SEQ_MAX)
-        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "local CSeq reached 2**31 (RFC 3261 8.1.1.5)");
+    /* a CAS loop rather than fetch_add: at 2**31 - 1 the number stays put */
+    uint64_t cur = atomic_load_explicit(&d->local_seq, memory_order_relaxed), seq;
+    do {
+        seq = (cur & (SEQ_SET - 1)) + 1;
+        if (seq > SEQ_MAX)
+            return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "local CSeq reached 2**31 (RFC 3261 8.1.1.5)");
+    } while (!atomic_compare_exchange_weak_explicit(&d->local_seq, &cur, cur + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
     *out = (uint32_t)seq;
     return SD_OK;
 }
@@ -410,7 +437,7 @@ static sd_err check_value(sd_vkind k, sd_str v, uint32_t max, const char *what, 
     sd_validator val = {(uint8_t)k, 0};
     if (v.len > max) return sd_error_set(err, SD_ELIMIT, max, "%s exceeds %u bytes", what, max);
     if (sd_validate(&val, v.p, v.len, err) != SD_OK)
-        return sd_error_set(err, SD_EINVAL, err->offset, "%s: %s", what, err->reason);
+        return rewrap(err, SD_EINVAL, 1, "%s", what);
     return SD_OK;
 }
 
@@ -542,7 +569,7 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "local_contact must be a SIP or SIPS URI of at most %u bytes",
                             lim->max_uri);
     if (sd_uri_parse(local_contact.p, (sd_span){0, (uint32_t)local_contact.len}, lim->max_uri, &cu, err) != SD_OK)
-        return sd_error_set(err, SD_EINVAL, err->offset, "local_contact: %s", err->reason);
+        return rewrap(err, SD_EINVAL, 1, "local_contact");
     if (cu.scheme_id != SD_URI_SIP && cu.scheme_id != SD_URI_SIPS)
         return sd_error_set(err, SD_EINVAL, 0, "local_contact must be a SIP or SIPS URI");
     char *from = NULL, *to = NULL, *target = NULL, *routes = NULL;
@@ -704,14 +731,20 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
     int status = m->status;
     int tagged = m->has_to_tag;
     int method = m->cseq_method_id;
-    if (m->cseq > local_seq_value(d))
+    if (m->cseq > local_seq_value(d) || (d->role == SD_DLG_UAC && m->cseq < d->create_cseq))
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a response to CSeq %u, which this dialog never sent", m->cseq);
+    if (method == SD_M_CANCEL) {
+        /* the CANCEL's own response: the INVITE's final response does the
+         * work (RFC 3261 9.1); a 481 here ends nothing (a CANCEL is not
+         * a request inside the dialog) */
+        return SD_OK;
+    }
     int to_creating = m->cseq == d->create_cseq && method == d->create_method && d->role == SD_DLG_UAC;
     if (to_creating && d->state >= SD_DLG_TERMINATING) return SD_OK; /* too late to matter */
     if (to_creating) {
-        if (status < 200) {
-            if (d->state == SD_DLG_NONE || d->state == SD_DLG_EARLY) d->flags |= F_GOT_1XX;
-            if (!tagged || status == 100) return SD_OK;
+        if (status < 200 && (!tagged || status == 100)) {
+            d->flags |= F_GOT_1XX;
+            return SD_OK;
         }
         if (status >= 300) {
             /* the creating transaction failed: every early dialog of it ends (13.2.2.3) */
@@ -740,6 +773,7 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
             /* the first tagged 1xx makes the dialog; a later one may move the target */
             rc = d->state == SD_DLG_NONE ? learn_remote(d, buf, m, err) : refresh_target(d, buf, m, err);
             if (rc != SD_OK) return rc;
+            d->flags |= F_GOT_1XX;
             transition(d, SD_DE_PROVISIONAL, method, status, f);
             return SD_OK;
         }
@@ -764,14 +798,14 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
         return SD_OK;
     }
     if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out && (d->flags & F_INV_OUT)) {
+        if (status < 300) {
+            sd_err rc = refresh_target(d, buf, m, err); /* 12.2.1.2; first, so a bad Contact changes nothing */
+            if (rc != SD_OK) return rc;
+            d->flags |= F_ACK_OUT;
+        }
         d->flags &= (uint16_t)~F_INV_OUT;
         free(d->creq);
         d->creq = NULL;
-        if (status < 300) {
-            d->flags |= F_ACK_OUT;
-            sd_err rc = refresh_target(d, buf, m, err); /* 12.2.1.2 */
-            if (rc != SD_OK) return rc;
-        }
     } else if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out && status < 300) {
         d->flags |= F_ACK_OUT; /* a retransmitted 2xx: ACK again */
     } else if (method == SD_M_UPDATE && status < 300) {
@@ -798,40 +832,51 @@ static int cancel_matches(const sd_dialog *d, const char *buf, const sd_msg *m)
            m->has_from_tag && span_eq(buf, m->from_tag, sub_str(d, SL_REMOTE_HDR, d->rtag));
 }
 
+/* *accepted: 1 when the request was taken into the dialog (not refused,
+ * not a retransmission): only then is it activity. */
 static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, unsigned flags, sd_buf *reply,
-                              fired *f, sd_error *err)
+                              fired *f, int *accepted, sd_error *err)
 {
+    *accepted = 0;
     sd_str ltag = sub_str(d, SL_LOCAL_HDR, d->ltag), rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
     int method = m->method_id;
     uint64_t branch = m->via_branch.len ? hash64(buf + m->via_branch.off, m->via_branch.len) : 0;
     if (method == SD_M_ACK) {
         /* never answered; acknowledges our 2xx when it names it (13.3.1.4) */
         if (m->has_to_tag && span_eq(buf, m->to_tag, ltag) && m->has_from_tag && span_eq(buf, m->from_tag, rtag) &&
-            (d->flags & F_ACK_IN) && m->cseq == d->inv_cseq_in)
+            (d->flags & F_ACK_IN) && m->cseq == d->inv_cseq_in) {
             d->flags &= (uint16_t)~F_ACK_IN;
+            *accepted = 1;
+        }
         return SD_OK;
     }
     if (method == SD_M_CANCEL) {
-        if (cancel_matches(d, buf, m)) return reply_to(d, buf, m, 200, NULL, -1, reply, err);
+        if (cancel_matches(d, buf, m)) {
+            *accepted = 1;
+            return reply_to(d, buf, m, 200, NULL, -1, reply, err);
+        }
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     }
     if (!m->has_to_tag) {
         /* the creating request again (a retransmission) */
-        if (d->role == SD_DLG_UAS && m->cseq == d->create_cseq && method == d->create_method &&
-            branch == d->last_branch && m->has_from_tag && span_eq(buf, m->from_tag, rtag))
+        if (d->role == SD_DLG_UAS && m->cseq == d->create_cseq && method == d->create_method && m->has_from_tag &&
+            span_eq(buf, m->from_tag, rtag))
             return SD_OK;
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     }
     if (!span_eq(buf, m->to_tag, ltag) || !m->has_from_tag || rtag.len == 0 || !span_eq(buf, m->from_tag, rtag))
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
+    /* a retransmission of the last request (its response was lost) changes
+     * nothing, even after the BYE it repeats ended the dialog */
+    if ((d->flags & F_REMOTE_SEQ) && m->cseq == d->remote_seq && method == d->last_method && branch &&
+        branch == d->last_branch && d->state != SD_DLG_NONE) {
+        return SD_OK;
+    }
     if (d->state == SD_DLG_NONE || d->state == SD_DLG_TERMINATED)
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     if (d->flags & F_REMOTE_SEQ) {
         if (m->cseq < d->remote_seq) return reply_to(d, buf, m, 500, "Invalid CSeq", -1, reply, err);
-        if (m->cseq == d->remote_seq) {
-            if (method == d->last_method && branch && branch == d->last_branch) return SD_OK; /* retransmission */
-            return reply_to(d, buf, m, 500, "Invalid CSeq", -1, reply, err);
-        }
+        if (m->cseq == d->remote_seq) return reply_to(d, buf, m, 500, "Invalid CSeq", -1, reply, err);
     }
     if (method == SD_M_INVITE) {
         if (d->flags & F_INV_OUT) return reply_to(d, buf, m, 491, NULL, -1, reply, err); /* glare, 14.2 */
@@ -858,6 +903,7 @@ static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, un
             return reply_to(d, buf, m, 400, "Bad Contact", -1, reply, err);
         }
     }
+    *accepted = 1;
     d->remote_seq = m->cseq;
     d->flags |= F_REMOTE_SEQ;
     d->last_method = (uint8_t)method;
@@ -880,6 +926,7 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
     fired f = {0};
     sd_lock_acquire(&d->lock);
     sd_err rc;
+    int accepted = 0;
     size_t before = reply ? reply->len : 0;
     if (d->flags & F_CLOSED) {
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
@@ -890,11 +937,11 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
         if (!m->has_from_tag || !span_eq(buf, m->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag)))
             rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the From tag of the response is not our tag");
         else
-            rc = receive_response(d, buf, m, &f, err);
+            accepted = (rc = receive_response(d, buf, m, &f, err)) == SD_OK;
     } else {
-        rc = receive_request(d, buf, m, flags, reply, &f, err);
+        rc = receive_request(d, buf, m, flags, reply, &f, &accepted, err);
     }
-    if (rc == SD_OK) d->last_activity = now(d);
+    if (rc == SD_OK && accepted) d->last_activity = now(d);
     if (rc != SD_OK && reply && reply->len > before) reply->len = before;
     unlock_and_fire(d, &f);
     return rc;
@@ -996,15 +1043,15 @@ static int needs_contact(int method)
            method == SD_M_REFER;
 }
 
-/* "z9hG4bK" + 16 hex digits, unique per dialog (random key, counter). */
+/* "z9hG4bK" + 16 hex digits: the env's secret key, the dialog (its
+ * Call-ID and local tag, unique by RFC 3261 19.3) and a per-dialog count,
+ * mixed; so unique per request and unpredictable from outside. */
 static sd_err new_branch(sd_dialog *d, char out[23], sd_error *err)
 {
-    if (!(d->flags & F_KEY)) {
-        if (d->env->random(d->env->random_ctx, &d->branch_key, sizeof d->branch_key) != SD_OK)
-            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "no randomness for a branch");
-        d->flags |= F_KEY;
-    }
-    uint64_t x = mix64(d->branch_key ^ mix64(++d->branch_ctr));
+    (void)err;
+    sd_str cid = slot_str(d, SL_CALL_ID), lt = sub_str(d, SL_LOCAL_HDR, d->ltag);
+    uint64_t h = hash64(cid.p, cid.len) ^ mix64(hash64(lt.p, lt.len));
+    uint64_t x = mix64(d->env->branch_key ^ mix64(h + ++d->branch_ctr));
     unsigned char b[8];
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(x >> (8 * i));
     memcpy(out, "z9hG4bK", 7);
@@ -1169,6 +1216,10 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ke
         nm[k] = S("CSeq", 4);
         vl[k++] = S(cseqv, (size_t)cl);
     } else {
+        if (rt.len == 0) {
+            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no remote target yet");
+            goto out;
+        }
         if ((rc = via_value(d, via, sizeof via, &vlen, err)) != SD_OK) goto out;
         routes_split(routes.p, routes.len, &rr);
         sd_str lt = slot_str(d, SL_LOCAL_TARGET);
@@ -1243,7 +1294,7 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
     static const sd_validator v_method = {SD_V_METHOD, 0};
     sd_err rc;
     if ((rc = sd_validate(&v_method, method.p, method.len, err)) != SD_OK)
-        return sd_error_set(err, SD_EVALID, err ? err->offset : 0, "method: %s", err ? err->reason : "not a token");
+        return rewrap(err, SD_EVALID, 1, "method");
     if ((rc = check_user_headers(names, values, n, err)) != SD_OK) return rc;
     int mid = sd_method_lookup(method.p, method.len);
     if (mid == SD_M_ACK)
@@ -1258,7 +1309,7 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
     }
     if (mid == SD_M_CANCEL) {
         /* RFC 3261 9.1: only a pending INVITE, only after a provisional response */
-        if (d->role != SD_DLG_UAC || !(d->flags & F_INV_OUT) || d->creq == NULL) {
+        if (!(d->flags & F_INV_OUT) || d->creq == NULL) {
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no INVITE of ours is pending: nothing to CANCEL");
         } else if (!(d->flags & F_GOT_1XX)) {
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX,
@@ -1342,7 +1393,8 @@ sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, c
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
     } else if (resp->is_request || resp->status < 200 || resp->status > 299 || resp->cseq_method_id != SD_M_INVITE) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "an ACK of this kind answers a 2xx to INVITE (RFC 3261 13.2.2.4)");
-    } else if (d->state != SD_DLG_CONFIRMED && d->state != SD_DLG_TERMINATING) {
+    } else if (d->state == SD_DLG_NONE || d->state == SD_DLG_EARLY ||
+               (d->state == SD_DLG_TERMINATED && !(d->flags & F_ACK_OUT))) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "receive() the 2xx before acknowledging it");
     } else if (!span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_to_tag ||
                !span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag)) ||

@@ -90,9 +90,12 @@ typedef struct sd_dlg_env {
     void *now_ctx;
     sd_err (*random)(void *ctx, void *buf, size_t n); /* CSPRNG bytes */
     void *random_ctx;
+    uint64_t branch_key; /* secret mixed into every Via branch the dialogs make */
 } sd_dlg_env;
 
-/* Defaults: default limits, sd_monotonic_ns, sd_os_random. */
+/* Defaults: default limits, sd_monotonic_ns, sd_os_random, a branch key
+ * drawn from sd_os_random (the one system call of the dialog layer's
+ * hot paths, made once per env instead of once per dialog). */
 void sd_dlg_env_default(sd_dlg_env *env);
 
 typedef struct sd_dialog sd_dialog;
