@@ -7,7 +7,7 @@
 set -eu
 SECONDS_PER_TARGET=${1:-30}
 HERE=$(cd "$(dirname "$0")" && pwd)
-TARGETS="msg uri nameaddr via"
+TARGETS="msg uri nameaddr via dialog"
 
 make -s -C "$HERE"
 
