@@ -142,31 +142,46 @@ static sd_err with_header(sd_error *err, sd_err rc, const char *what)
 }
 
 #if defined(SD_SSSE3_DISPATCH)
-__attribute__((target("ssse3"))) static size_t word_span_ssse3(const char *p, size_t n)
+/*
+ * Index of the first octet of p[0..n) (n >= 16) that ends a callid =
+ * word [ "@" word ], or n: word octets, and one '@' that is neither the
+ * first nor the last octet, in one pass of 16-octet masks (the '@' is a
+ * stop of the word mask that is stepped over once).
+ */
+__attribute__((target("ssse3"))) static size_t callid_end_ssse3(const char *p, size_t n)
 {
-    return sd_class_end_ssse3(p, 0, n, SD_LUT_WORD, SD_C_WORD);
+    int at = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        size_t b = n - i >= 16 ? i : n - 16;
+        unsigned bits = sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + b)), SD_LUT_WORD) >> (i - b);
+        while (bits) {
+            size_t q = i + (size_t)__builtin_ctz(bits);
+            if (at || p[q] != '@' || q == 0 || q + 1 >= n) return q;
+            at = 1;
+            bits &= bits - 1;
+        }
+    }
+    return n;
 }
 #endif
-
-/* sd_span_class(p, n, SD_C_WORD), 16 octets a step where the CPU allows. */
-static inline size_t word_span(const char *p, size_t n)
-{
-#if defined(SD_SSSE3_DISPATCH)
-    if (n >= 16 && sd_cpu_ssse3()) return word_span_ssse3(p, n);
-#endif
-    return sd_span_class(p, n, SD_C_WORD);
-}
 
 /* Validate a Call-ID value: callid = word [ "@" word ] (RFC 3261 25.1). */
 static sd_err check_call_id(pstate *st, sd_span v)
 {
-    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len;
+    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len, *q;
     if (v.len == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "empty Call-ID");
     if (v.len > st->o->limits.max_call_id)
         return sd_error_set(st->err, SD_ELIMIT, v.off, "Call-ID of %u bytes exceeds the limit of %u", v.len,
                             st->o->limits.max_call_id);
-    const char *q = p + word_span(p, v.len);
-    if (q < e && *q == '@' && q > p && q + 1 < e) q += 1 + word_span(q + 1, (size_t)(e - q - 1));
+#if defined(SD_SSSE3_DISPATCH)
+    if (v.len >= 16 && sd_cpu_ssse3()) {
+        q = p + callid_end_ssse3(p, v.len);
+    } else
+#endif
+    {
+        q = p + sd_span_class(p, v.len, SD_C_WORD);
+        if (q < e && *q == '@' && q > p && q + 1 < e) q += 1 + sd_span_class(q + 1, (size_t)(e - q - 1), SD_C_WORD);
+    }
     if (q < e) return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in Call-ID", (unsigned char)*q);
     return SD_OK;
 }
@@ -220,21 +235,39 @@ static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *ta
 static sd_err check_cseq(pstate *st, sd_span v)
 {
     const char *buf = st->buf, *p = buf + v.off, *e = p + v.len, *q = p;
-    while (q < e && SD_IS(*q, SD_C_DIGIT)) q++;
-    uint64_t n;
+    sd_msg *m = st->m;
+    /* the number in the same pass as its digits; past 2**31 - 1 the
+     * value is held at 2**31, so it stays too large and cannot overflow */
+    uint64_t n = 0;
+    unsigned d;
+    while (q < e && (d = (unsigned)(unsigned char)*q - '0') < 10) {
+        n = n * 10 + d;
+        if (n > 0x7fffffffu) n = 0x80000000u;
+        q++;
+    }
     if (q == p) return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq does not start with a number");
-    if (parse_uint(p, q, 0x7fffffffu, &n) != 0)
+    if (n > 0x7fffffffu)
         return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq number %.*s is not below 2**31",
                             (int)(q - p > 24 ? 24 : q - p), p);
     const char *r = q;
     while (r < e && is_lws(*r)) r++;
     if (r == q || r == e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "CSeq lacks LWS and a method");
     const char *mth = r;
-    while (r < e && SD_IS(*r, SD_C_TOKEN)) r++;
-    if (r != e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "invalid octet 0x%02x in CSeq method", (unsigned char)*r);
-    st->m->cseq = (uint32_t)n;
-    st->m->cseq_method = SPAN(mth, e);
-    st->m->cseq_method_id = (uint8_t)sd_method_lookup(mth, (size_t)(e - mth));
+    size_t ml = (size_t)(e - mth);
+    uint8_t id;
+    /* the usual request: the request method again, a token already
+     * looked up */
+    if (m->is_request && ml == m->method.len && memcmp(mth, buf + m->method.off, ml) == 0) {
+        id = m->method_id;
+    } else {
+        r = mth + sd_span_class(mth, ml, SD_C_TOKEN);
+        if (r != e)
+            return sd_error_set(st->err, SD_EPARSE, OFF(r), "invalid octet 0x%02x in CSeq method", (unsigned char)*r);
+        id = (uint8_t)sd_method_lookup(mth, ml);
+    }
+    m->cseq = (uint32_t)n;
+    m->cseq_method = SPAN(mth, e);
+    m->cseq_method_id = id;
     return SD_OK;
 }
 
