@@ -231,6 +231,25 @@ static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *ta
     return SD_OK;
 }
 
+/* a[0..n) == b[0..n); the lengths of method names without the call */
+static inline int bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 4 && n <= 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n < 4) {
+        for (size_t k = 0; k < n; k++)
+            if (a[k] != b[k]) return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); number below 2**31. */
 static sd_err check_cseq(pstate *st, sd_span v)
 {
@@ -257,7 +276,7 @@ static sd_err check_cseq(pstate *st, sd_span v)
     uint8_t id;
     /* the usual request: the request method again, a token already
      * looked up */
-    if (m->is_request && ml == m->method.len && memcmp(mth, buf + m->method.off, ml) == 0) {
+    if (m->is_request && ml == m->method.len && bytes_eq(mth, buf + m->method.off, ml)) {
         id = m->method_id;
     } else {
         r = mth + sd_span_class(mth, ml, SD_C_TOKEN);
@@ -423,7 +442,7 @@ static int ruri_fast(const char *p, size_t n)
     if (a < n) {
         /* the first '@' ends the userinfo: a user of plain USER octets
          * (no ':', so no password) */
-        if (a == 4 || 4 + sd_span_class(p + 4, a - 4, SD_C_USER) != a) return 0;
+        if (a == 4 || sd_class_end(p, 4, n, SD_C_USER) != a) return 0; /* '@' is no USER octet */
         i = a + 1;
     }
     uint8_t t;
@@ -449,11 +468,11 @@ static int ruri_fast(const char *p, size_t n)
     }
     while (i < n && p[i] == ';') {
         size_t s = ++i;
-        i += sd_span_class(p + i, n - i, SD_C_PARAM);
+        i = sd_class_end(p, i, n, SD_C_PARAM);
         if (i == s) return 0;
         if (i < n && p[i] == '=') {
             s = ++i;
-            i += sd_span_class(p + i, n - i, SD_C_PARAM);
+            i = sd_class_end(p, i, n, SD_C_PARAM);
             if (i == s) return 0;
         }
     }
@@ -477,8 +496,13 @@ static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_
     size_t i = 0;
     if (n < 7) return 0;
     if (p[0] == '"') {
-        size_t bad, q = sd_quoted_scan(p, n, &bad);
-        if (q == 0) return 0;
+        /* without CTL in the value the quoted-string ends at the first
+         * '"' unless a '\\' comes first */
+        size_t bad, q = sd_find_from(p, 1, n, '"', '\\', '"', 0);
+        if (q < n && p[q] == '"')
+            q++;
+        else if ((q = sd_quoted_scan(p, n, &bad)) == 0)
+            return 0;
         i = q;
         while (i < n && p[i] == ' ') i++;
     }
@@ -500,13 +524,13 @@ static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_
     while (i < n) {
         if (p[i] != ';') return 0;
         size_t ns = ++i;
-        i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+        i = sd_class_end(p, i, n, SD_C_TOKEN);
         if (i == ns) return 0;
         int is_tag = i - ns == 3 && !*has_tag && (p[ns] | 0x20) == 't' && (p[ns + 1] | 0x20) == 'a' &&
                      (p[ns + 2] | 0x20) == 'g';
         if (i < n && p[i] == '=') {
             size_t vs = ++i;
-            i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+            i = sd_class_end(p, i, n, SD_C_TOKEN);
             if (i == vs) return 0;
             if (is_tag) {
                 if (i - vs > lim->max_tag) return 0;

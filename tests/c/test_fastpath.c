@@ -121,3 +121,77 @@ TEST(test_fast_cseq)
     CHECK_EQ_INT(with_callid_cseq("BYE", "c@d", "7BYE", &m, &e), SD_EPARSE);
     CHECK(strstr(e.reason, "lacks LWS") != NULL);
 }
+
+/* A response-free request whose From value and Request-URI are given. */
+static sd_err with_from_ruri(const char *ruri, const char *from, sd_msg *m, sd_error *e)
+{
+    static char msg[1024];
+    snprintf(msg, sizeof msg,
+             "BYE %s SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"
+             "Max-Forwards: 70\r\nTo: <sip:bob@biloxi.example.com>\r\n"
+             "From: %s\r\nCall-ID: c@d\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+             ruri, from);
+    return fparse(msg, m, e);
+}
+
+/* From in one pass: display names with and without quoted-pairs, tag
+ * values of every length around the 16-octet step, token octets that are
+ * not alphanumeric, and what ends a token. */
+TEST(test_fast_from)
+{
+    sd_msg m;
+    sd_error e;
+    char from[200], tag[80];
+    CHECK_EQ_INT(with_from_ruri("sip:b@e.com", "\"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774", &m, &e),
+                 SD_OK);
+    CHECK_EQ_INT(m.from_tag.len, 10);
+    CHECK_EQ_INT(with_from_ruri("sip:b@e.com", "\"Al\\\"ice\" <sip:alice@atlanta.example.com>;tag=19", &m, &e), SD_OK);
+    CHECK_EQ_INT(m.from_tag.len, 2);
+    CHECK_EQ_INT(with_from_ruri("sip:b@e.com", "\"Al\\\\\" <sip:alice@atlanta.example.com>;tag=19", &m, &e), SD_OK);
+    CHECK_EQ_INT(with_from_ruri("sip:b@e.com", "\"Alice <sip:alice@atlanta.example.com>;tag=19", &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_from_ruri("sip:b@e.com", "\"A\\", &m, &e), SD_EPARSE);
+    for (size_t len = 1; len < 40; len++) {
+        for (size_t k = 0; k < len; k++) tag[k] = "aZ09-.!%*_+`'~"[k % 14];
+        tag[len] = '\0';
+        snprintf(from, sizeof from, "\"A\" <sip:alice@atlanta.example.com>;tag=%s", tag);
+        CHECK_EQ_INT(with_from_ruri("sip:b@e.com", from, &m, &e), SD_OK);
+        CHECK_EQ_INT(m.from_tag.len, len);
+        snprintf(from, sizeof from, "<sip:a@b.c>;x%s=1;tag=%s;y=%s", tag, tag, tag);
+        CHECK_EQ_INT(with_from_ruri("sip:b@e.com", from, &m, &e), SD_OK);
+        CHECK_EQ_INT(m.from_tag.len, len);
+        /* a non-token octet at the end or inside the value */
+        for (size_t bad = 0; bad < len; bad++) {
+            char t2[80];
+            memcpy(t2, tag, len + 1);
+            t2[bad] = '[';
+            snprintf(from, sizeof from, "<sip:alice@atlanta.example.com>;tag=%s", t2);
+            CHECK_EQ_INT(with_from_ruri("sip:b@e.com", from, &m, &e), SD_EPARSE);
+        }
+    }
+}
+
+/* Request-URIs of the common shape: user and parameters of every length
+ * around the 16-octet step, with USER and PARAM octets that are not
+ * alphanumeric, and the octets that end them. */
+TEST(test_fast_ruri)
+{
+    sd_msg m;
+    sd_error e;
+    char ruri[200], run[80];
+    for (size_t len = 1; len < 40; len++) {
+        for (size_t k = 0; k < len; k++) run[k] = "aZ09-_.!~*'()"[k % 13];
+        run[len] = '\0';
+        snprintf(ruri, sizeof ruri, "sip:%s@biloxi.example.com;%s=%s;lr", run, run, run);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_OK);
+        CHECK_EQ_INT(m.ruri.len, strlen(ruri));
+        snprintf(ruri, sizeof ruri, "sip:%s&=+$,;?/@biloxi.example.com;[]/:&+$%s=%s", run, run, run);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_OK);
+        snprintf(ruri, sizeof ruri, "sip:%s\"@biloxi.example.com", run);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_EPARSE);
+        snprintf(ruri, sizeof ruri, "sip:biloxi.example.com;%s=%s\"", run, run);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_EPARSE);
+        snprintf(ruri, sizeof ruri, "sip:biloxi.example.com;%s=%s;", run, run);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_EPARSE);
+    }
+}
