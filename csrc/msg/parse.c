@@ -748,12 +748,15 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
             memcpy(&w0, line, 8);
             memcpy(&k0, "Via: SIP", 8);
             if (w0 == k0) {
-                const char *vs = line + 5, *cr = scan_ctl(vs, hend);
+                /* the entry ends at the CR, the first CTL of the line:
+                 * no separate scan for it */
+                const char *vs = line + 5, *cr;
                 sd_via via;
-                if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
+                size_t vl = sd_via_line_fast(buf, OFF(vs), (size_t)(hend - vs), &via);
+                cr = vs + vl;
+                if (vl != 0 && hend - cr >= 2 && cr[1] == '\n' &&
                     !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                    (size_t)(cr - line) <= lim->max_header_line && out->via_count < lim->max_via &&
-                    sd_via_parse_fast(buf, SPAN(vs, cr), &via)) {
+                    (size_t)(cr - line) <= lim->max_header_line && out->via_count < lim->max_via) {
                     sd_header *h = &hdrs[n];
                     h->name = SPAN(line, line + 3);
                     h->value = SPAN(vs, cr);

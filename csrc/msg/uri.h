@@ -88,6 +88,15 @@ static inline size_t sd_lws_skip(const char *p, size_t i, size_t n)
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
 
 /*
+ * sd_via_parse_fast for a Via value whose end is not known yet: the entry
+ * starts at base[off] and base[off .. off+avail) is readable. Returns the
+ * length of the entry when it is of the common shape, valid and ends at a
+ * CR (at base[off + length]; no octet before it is a CTL), with *out
+ * filled as sd_via_parse_fast fills it for that span; else 0.
+ */
+size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out);
+
+/*
  * sd_nameaddr_parse (no '*') that also finds the "tag" parameter while it
  * validates the parameters: on SD_OK, *has_tag is 1, *tag is what
  * sd_param_find(base, out->params, 0, "tag", 3, tag) would return and

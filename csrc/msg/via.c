@@ -166,18 +166,29 @@ static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_s
  * The common shape in one pass: "SIP/2.0/" transport SP host [ ":" port ]
  * *( ";" name [ "=" token ] ), with no other LWS, no quoted-string and no
  * IPv6 value. p[0..n) (at offset o of base) must neither start nor end
- * with LWS. Returns 1 with *out filled exactly as sd_via_parse fills it,
- * or 0 when the entry has another shape or is malformed (the general
- * parser then reads it again and reports what is wrong). A template:
- * `simd` (a constant) picks the SSSE3 token scan, for via_fast_ssse3.
+ * with LWS. Returns non-zero with *out filled exactly as sd_via_parse
+ * fills it, or 0 when the entry has another shape or is malformed (the
+ * general parser then reads it again and reports what is wrong). A
+ * template: `simd` (a constant) picks the SSSE3 token scan, for
+ * via_fast_ssse3.
+ *
+ * With `open` (a constant), p[0..n) is all that is readable and the entry
+ * ends at the first CR instead of at n: the result is then the index of
+ * that CR, and 0 when there is none before n. Nothing the shape accepts
+ * is a CTL, so that CR is the first CTL at p, and the entry is accepted
+ * exactly when it would be as p[0..CR) (every test of the end, i == n,
+ * becomes p[i] == CR; every scan stops at the CR as it stopped at n).
  */
-static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p, size_t n, sd_via *out, int simd)
+static SD_ALWAYS_INLINE size_t via_fast_t(const char *base, size_t o, const char *p, size_t n, sd_via *out, int simd,
+                                          int open)
 {
 #if defined(SD_SSSE3_DISPATCH)
 #define TOKEN_END(at) (simd ? sd_token_end_ssse3(p, (at), n) : (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
 #else
 #define TOKEN_END(at) ((void)simd, (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
 #endif
+/* i is where the entry ends */
+#define AT_END(i) (open ? (i) < n && p[i] == '\r' : (i) == n)
     uint64_t w, sip;
     if (n < 12) return 0;
     memcpy(&w, p, 8);
@@ -249,12 +260,12 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
         }
         out->port = (int32_t)port;
     }
-    if (i == n) {
-        out->params = mkspan(o + n, 0);
-        return 1;
+    if (AT_END(i)) {
+        out->params = mkspan(o + i, 0);
+        return open ? i : 1;
     }
-    if (p[i] != ';' || i + 1 == n || SD_IS(p[i + 1], SD_C_LWS)) return 0;
-    out->params = mkspan(o + i + 1, n - i - 1);
+    if (i >= n || p[i] != ';' || i + 1 == n || SD_IS(p[i + 1], SD_C_LWS)) return 0;
+    size_t ps = i + 1;
     for (;;) {
         /* p[i] == ';' */
         size_t ns = i + 1, ne;
@@ -279,22 +290,37 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
             kind = SD_GV_TOKEN;
         }
         if (via_param(base, nm, val, kind, out, p) != NULL) return 0;
-        if (i == n) return 1;
-        if (p[i] != ';') return 0;
+        if (AT_END(i)) {
+            out->params = mkspan(o + ps, i - ps);
+            return open ? i : 1;
+        }
+        if (i >= n || p[i] != ';') return 0;
     }
+#undef AT_END
 #undef TOKEN_END
 }
 
 static int via_fast_plain(const char *base, size_t o, const char *p, size_t n, sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 0);
+    return (int)via_fast_t(base, o, p, n, out, 0, 0);
+}
+
+static size_t via_line_plain(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+{
+    return via_fast_t(base, o, p, n, out, 0, 1);
 }
 
 #if defined(SD_SSSE3_DISPATCH)
 __attribute__((target("ssse3"), flatten)) static int via_fast_ssse3(const char *base, size_t o, const char *p, size_t n,
                                                            sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 1);
+    return (int)via_fast_t(base, o, p, n, out, 1, 0);
+}
+
+__attribute__((target("ssse3"), flatten)) static size_t via_line_ssse3(const char *base, size_t o, const char *p,
+                                                              size_t n, sd_via *out)
+{
+    return via_fast_t(base, o, p, n, out, 1, 1);
 }
 #endif
 
@@ -305,6 +331,14 @@ static inline int via_fast(const char *base, size_t o, const char *p, size_t n, 
     if (sd_cpu_ssse3()) return via_fast_ssse3(base, o, p, n, out);
 #endif
     return via_fast_plain(base, o, p, n, out);
+}
+
+size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out)
+{
+#if defined(SD_SSSE3_DISPATCH)
+    if (sd_cpu_ssse3()) return via_line_ssse3(base, off, base + off, avail, out);
+#endif
+    return via_line_plain(base, off, base + off, avail, out);
 }
 
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out)

@@ -195,3 +195,74 @@ TEST(test_fast_ruri)
         CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_EPARSE);
     }
 }
+
+/* A request whose first Via line is `via` (CRLF and all) and whose
+ * limits are the defaults but for max_header_line. */
+static sd_err with_via_line(const char *via, uint32_t max_line, sd_msg *m, sd_error *e)
+{
+    static char msg[1024];
+    sd_parse_opts o;
+    snprintf(msg, sizeof msg,
+             "BYE sip:b@e.com SIP/2.0\r\n%sMax-Forwards: 70\r\nTo: <sip:b@e.com>\r\n"
+             "From: <sip:a@e.com>;tag=1\r\nCall-ID: c@d\r\nCSeq: 1 BYE\r\n\r\n",
+             via);
+    sd_parse_opts_default(&o);
+    o.limits.max_header_line = max_line;
+    size_t n = strlen(msg);
+    char *b = malloc(n);
+    memcpy(b, msg, n);
+    sd_err rc = sd_msg_parse(b, n, &o, m, FH, 64, e);
+    free(b);
+    return rc;
+}
+
+/* The one-step Via line ends at its CR, which must be the first CTL of
+ * the line: whatever else ends the entry goes the general way, with the
+ * same verdict as before. */
+TEST(test_fast_via_line_end)
+{
+    sd_msg m;
+    sd_error e;
+    const char *v = "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;received=192.0.2.101\r\n";
+    CHECK_EQ_INT(with_via_line(v, 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(m.via_count, 1);
+    CHECK_EQ_INT(m.via_branch.len, 16);
+    CHECK_EQ_INT(with_via_line(v, (uint32_t)strlen(v) - 2, &m, &e), SD_OK);
+    CHECK_EQ_INT(with_via_line(v, (uint32_t)strlen(v) - 3, &m, &e), SD_ELIMIT);
+    /* trailing HT and SP: LWS the general path trims */
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\t\r\n", 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1 \r\n", 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com:5060\t\r\n", 8192, &m, &e), SD_OK);
+    /* a fold continues the entry */
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n ;rport\r\n", 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com\r\n\t;branch=z9hG4bK1\r\n", 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(m.via_branch.len, 8);
+    /* a CR without LF, a bare LF, NUL and DEL end nothing */
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\rX\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\nX\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\x7f\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com:5060\x01\r\n", 8192, &m, &e), SD_EPARSE);
+    /* a second entry, a trailing ';' or '=' */
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1, SIP/2.0/TCP g\r\n", 8192, &m, &e),
+                 SD_OK);
+    CHECK_EQ_INT(m.via_count, 2);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com;branch=\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com:\r\n", 8192, &m, &e), SD_EPARSE);
+    CHECK_EQ_INT(with_via_line("Via: SIP/2.0/UDP h.example.com:5060;rport;rport\r\n", 8192, &m, &e), SD_EPARSE);
+    /* received: the 255 rule on every three-digit run */
+    const char *ok4[] = {"255.255.255.255", "199.250.249.0", "0.0.0.0", "1.22.100.200", "254.245.25.5"};
+    const char *bad4[] = {"256.1.1.1", "1.260.1.1", "1.1.300.1", "1.1.1.999", "1.1.1.1.1", "1..1.1", "1.1.1.",
+                          "1.1.1.1000", "1.1.1"};
+    char line[200];
+    for (size_t k = 0; k < sizeof ok4 / sizeof *ok4; k++) {
+        snprintf(line, sizeof line, "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK1;received=%s\r\n",
+                 ok4[k]);
+        CHECK_EQ_INT(with_via_line(line, 8192, &m, &e), SD_OK);
+    }
+    for (size_t k = 0; k < sizeof bad4 / sizeof *bad4; k++) {
+        snprintf(line, sizeof line, "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK1;received=%s\r\n",
+                 bad4[k]);
+        CHECK_EQ_INT(with_via_line(line, 8192, &m, &e), SD_EPARSE);
+    }
+}
