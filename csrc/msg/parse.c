@@ -97,7 +97,7 @@ static int in_quoted_pair(const char *line, const char *c)
 /* Parse an unsigned decimal (leading zeros allowed) from [p, e) entirely;
  * returns 0 on success with *v set, -1 when empty, not all digits, or
  * larger than `max`. Never overflows. */
-static int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
+static inline int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
 {
     if (p == e) return -1;
     uint64_t x = 0;
@@ -124,6 +124,7 @@ typedef struct pstate {
     const sd_parse_opts *o;
     sd_msg *m;
     sd_error *err;
+    int cseq_same; /* the CSeq method was found equal to the request method */
 } pstate;
 
 /* Prefix err->reason with the header it concerns ("To: URI host: ..."). */
@@ -278,6 +279,7 @@ static sd_err check_cseq(pstate *st, sd_span v)
      * looked up */
     if (m->is_request && ml == m->method.len && bytes_eq(mth, buf + m->method.off, ml)) {
         id = m->method_id;
+        st->cseq_same = 1;
     } else {
         r = mth + sd_span_class(mth, ml, SD_C_TOKEN);
         if (r != e)
@@ -351,7 +353,7 @@ static sd_err check_via(pstate *st, sd_span v)
 }
 
 /* Max-Forwards = 1*DIGIT, 0..255 (leading zeros allowed). */
-static sd_err check_max_forwards(pstate *st, sd_span v)
+static SD_ALWAYS_INLINE sd_err check_max_forwards(pstate *st, sd_span v)
 {
     const char *buf = st->buf;
     uint64_t n;
@@ -363,7 +365,7 @@ static sd_err check_max_forwards(pstate *st, sd_span v)
 }
 
 /* Content-Length = 1*DIGIT, below 2**32. */
-static sd_err check_content_length(pstate *st, sd_span v)
+static SD_ALWAYS_INLINE sd_err check_content_length(pstate *st, sd_span v)
 {
     const char *buf = st->buf;
     uint64_t n;
@@ -691,7 +693,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     out->hdrs = hdrs;
     out->max_forwards = -1;
     out->content_length = -1;
-    pstate st = {buf, opts, out, err};
+    pstate st = {buf, opts, out, err, 0};
 
     const char *p = buf, *end = buf + len;
     /* RFC 3261 7.5: CRLFs before the start-line are ignored. */
@@ -717,7 +719,9 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     if (rc != SD_OK) return rc;
     p = c + 2;
 
-    /* header lines */
+    /* header lines; the limits read on every line are held in locals */
+    const size_t max_line = lim->max_header_line;
+    const uint32_t max_via = lim->max_via;
     uint32_t n = 0;
     size_t max_hdrs = lim->max_headers < cap ? lim->max_headers : cap;
     const char *body;
@@ -756,7 +760,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                 cr = vs + vl;
                 if (vl != 0 && hend - cr >= 2 && cr[1] == '\n' &&
                     !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                    (size_t)(cr - line) <= lim->max_header_line && out->via_count < lim->max_via) {
+                    (size_t)(cr - line) <= max_line && out->via_count < max_via) {
                     sd_header *h = &hdrs[n];
                     h->name = SPAN(line, line + 3);
                     h->value = SPAN(vs, cr);
@@ -787,7 +791,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                     int ht = 0, na = 0;
                     if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
                         !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                        (size_t)(cr - line) <= lim->max_header_line && cr > vs && vs[0] != ' ' && cr[-1] != ' ' &&
+                        (size_t)(cr - line) <= max_line && cr > vs && vs[0] != ' ' && cr[-1] != ' ' &&
                         (out->first[id] < 0 || !sd_hdr_table[id].single) &&
                         (!(na = NA_IDS >> id & 1) || nameaddr_fast(&st, vs, (size_t)(cr - vs), &toff, &tlen, &ht))) {
                         sd_header *h = &hdrs[n];
@@ -940,11 +944,15 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     /* RFC 3261 8.1.1 mandatory headers (requests); responses need what 8.2.6 copies. */
     static const sd_hdr_id mandatory[] = {SD_H_CALL_ID, SD_H_CSEQ, SD_H_FROM, SD_H_TO, SD_H_VIA, SD_H_MAX_FORWARDS};
     size_t nm = out->is_request && !(opts->flags & SD_PARSE_RFC2543) ? 6 : 5;
-    for (size_t i = 0; i < nm; i++)
-        if (out->first[mandatory[i]] < 0)
-            return sd_error_set(err, SD_EPARSE, OFF(body) - 2, "missing mandatory %s header (RFC 3261 8.1.1)",
-                                sd_hdr_name(mandatory[i]));
-    if (out->is_request && (out->cseq_method.len != out->method.len ||
+    /* an absent header's first[] is -1: one OR says whether any is */
+    if ((out->first[SD_H_CALL_ID] | out->first[SD_H_CSEQ] | out->first[SD_H_FROM] | out->first[SD_H_TO] |
+         out->first[SD_H_VIA] | (nm == 6 ? out->first[SD_H_MAX_FORWARDS] : 0)) < 0) {
+        for (size_t i = 0; i < nm; i++)
+            if (out->first[mandatory[i]] < 0)
+                return sd_error_set(err, SD_EPARSE, OFF(body) - 2, "missing mandatory %s header (RFC 3261 8.1.1)",
+                                    sd_hdr_name(mandatory[i]));
+    }
+    if (out->is_request && !st.cseq_same && (out->cseq_method.len != out->method.len ||
                             memcmp(buf + out->cseq_method.off, buf + out->method.off, out->method.len) != 0))
         return sd_error_set(err, SD_EPARSE, out->cseq_method.off, "CSeq method '%.*s' differs from request method '%.*s'",
                             (int)(out->cseq_method.len > 32 ? 32 : out->cseq_method.len), buf + out->cseq_method.off,

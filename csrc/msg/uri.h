@@ -94,7 +94,17 @@ int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
  * CR (at base[off + length]; no octet before it is a CTL), with *out
  * filled as sd_via_parse_fast fills it for that span; else 0.
  */
-size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out);
+size_t sd_via_line_plain(const char *base, size_t off, size_t avail, sd_via *out);
+#if defined(SD_SSSE3_DISPATCH)
+size_t sd_via_line_ssse3(const char *base, size_t off, size_t avail, sd_via *out);
+#endif
+static inline size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out)
+{
+#if defined(SD_SSSE3_DISPATCH)
+    if (sd_cpu_ssse3()) return sd_via_line_ssse3(base, off, avail, out);
+#endif
+    return sd_via_line_plain(base, off, avail, out);
+}
 
 /*
  * sd_nameaddr_parse (no '*') that also finds the "tag" parameter while it

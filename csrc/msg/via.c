@@ -79,10 +79,16 @@ static inline int ipv4_exact(const char *p, size_t n, const char *lo)
         if ((dig | dot) != all || d2 == 0 || (d2 & (d2 - 1)) != 0 || (dot & 1) || (dot >> (n - 1)) ||
             (dot & (dot >> 1)) || (dig & (dig >> 1) & (dig >> 2) & (dig >> 3)))
             return 0;
-        /* each run of three digits (none longer) is at most 255 */
-        for (unsigned t = dig & (dig >> 1) & (dig >> 2); t != 0; t &= t - 1) {
-            const char *q = p + __builtin_ctz(t);
-            if ((q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0') > 255) return 0;
+        /* each run of three digits (none longer) is at most 255: its
+         * first digit below '2', or '2' and then below '5', or "25" and
+         * then at most '5' (digits compare as signed octets) */
+        unsigned t = dig & (dig >> 1) & (dig >> 2);
+        if (t != 0) {
+            unsigned gt2 = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, _mm_set1_epi8('2'))) >> sh;
+            unsigned eq2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('2'))) >> sh;
+            unsigned gt5 = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, _mm_set1_epi8('5'))) >> sh;
+            unsigned eq5 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('5'))) >> sh;
+            if (t & (gt2 | (eq2 & ((gt5 >> 1) | ((eq5 >> 1) & (gt5 >> 2)))))) return 0;
         }
         return 1;
     }
@@ -305,9 +311,9 @@ static int via_fast_plain(const char *base, size_t o, const char *p, size_t n, s
     return (int)via_fast_t(base, o, p, n, out, 0, 0);
 }
 
-static size_t via_line_plain(const char *base, size_t o, const char *p, size_t n, sd_via *out)
+size_t sd_via_line_plain(const char *base, size_t off, size_t avail, sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 0, 1);
+    return via_fast_t(base, off, base + off, avail, out, 0, 1);
 }
 
 #if defined(SD_SSSE3_DISPATCH)
@@ -317,10 +323,10 @@ __attribute__((target("ssse3"), flatten)) static int via_fast_ssse3(const char *
     return (int)via_fast_t(base, o, p, n, out, 1, 0);
 }
 
-__attribute__((target("ssse3"), flatten)) static size_t via_line_ssse3(const char *base, size_t o, const char *p,
-                                                              size_t n, sd_via *out)
+__attribute__((target("ssse3"), flatten)) size_t sd_via_line_ssse3(const char *base, size_t off, size_t avail,
+                                                            sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 1, 1);
+    return via_fast_t(base, off, base + off, avail, out, 1, 1);
 }
 #endif
 
@@ -331,14 +337,6 @@ static inline int via_fast(const char *base, size_t o, const char *p, size_t n, 
     if (sd_cpu_ssse3()) return via_fast_ssse3(base, o, p, n, out);
 #endif
     return via_fast_plain(base, o, p, n, out);
-}
-
-size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out)
-{
-#if defined(SD_SSSE3_DISPATCH)
-    if (sd_cpu_ssse3()) return via_line_ssse3(base, off, base + off, avail, out);
-#endif
-    return via_line_plain(base, off, base + off, avail, out);
 }
 
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out)

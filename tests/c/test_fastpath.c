@@ -266,3 +266,61 @@ TEST(test_fast_via_line_end)
         CHECK_EQ_INT(with_via_line(line, 8192, &m, &e), SD_EPARSE);
     }
 }
+
+/* CSeq numbers of every length from one to twelve digits, with and
+ * without leading zeros, and what may follow them. */
+TEST(test_fast_cseq_digits)
+{
+    sd_msg m;
+    sd_error e;
+    char cseq[64];
+    for (int len = 1; len <= 12; len++) {
+        unsigned long long want = 0;
+        for (int k = 0; k < len; k++) {
+            cseq[k] = (char)('1' + (k * 7) % 9);
+            want = want * 10 + (unsigned long long)(cseq[k] - '0');
+        }
+        snprintf(cseq + len, sizeof cseq - (size_t)len, " BYE");
+        sd_err rc = with_callid_cseq("BYE", "c@d", cseq, &m, &e);
+        if (want < 2147483648ull) {
+            CHECK_EQ_INT(rc, SD_OK);
+            CHECK_EQ_INT(m.cseq, want);
+        } else {
+            CHECK_EQ_INT(rc, SD_EPARSE);
+        }
+        memset(cseq, '0', (size_t)len);
+        cseq[len - 1] = '9';
+        snprintf(cseq + len, sizeof cseq - (size_t)len, "\t BYE");
+        CHECK_EQ_INT(with_callid_cseq("BYE", "c@d", cseq, &m, &e), SD_OK);
+        CHECK_EQ_INT(m.cseq, 9);
+        snprintf(cseq + len, sizeof cseq - (size_t)len, "x BYE");
+        CHECK_EQ_INT(with_callid_cseq("BYE", "c@d", cseq, &m, &e), SD_EPARSE);
+        cseq[len] = '\0';
+        CHECK_EQ_INT(with_callid_cseq("BYE", "c@d", cseq, &m, &e), SD_EPARSE);
+    }
+    CHECK_EQ_INT(with_callid_cseq("BYE", "c@d", "x1 BYE", &m, &e), SD_EPARSE);
+    CHECK(strstr(e.reason, "does not start with a number") != NULL);
+}
+
+/* Request-URI hosts of every length up to 40 octets, the readable bytes
+ * after the URI notwithstanding. */
+TEST(test_fast_ruri_host)
+{
+    sd_msg m;
+    sd_error e;
+    char ruri[200], host[64];
+    for (size_t len = 1; len < 40; len++) {
+        for (size_t k = 0; k < len; k++) host[k] = "biloxi.example-com"[k % 18];
+        host[len] = '\0';
+        int valid = host[len - 1] != '-' && host[len - 1] != '.' ? 1 : host[len - 1] == '.';
+        snprintf(ruri, sizeof ruri, "sip:bob@%s", host);
+        sd_err rc = with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e);
+        if (valid && host[len - 1] != '-') CHECK_EQ_INT(rc, SD_OK);
+        snprintf(ruri, sizeof ruri, "sip:%s;transport=udp", host);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), rc);
+        snprintf(ruri, sizeof ruri, "sip:%s-", host);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), SD_EPARSE);
+        snprintf(ruri, sizeof ruri, "sip:%s:5060", host);
+        CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), rc);
+    }
+}
