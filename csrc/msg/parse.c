@@ -779,25 +779,12 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
             memcpy(&w0, line, 8);
             memcpy(&k0, "Via: SIP", 8);
             if (w0 == k0) {
-                /* the entry ends at the CR, the first CTL of the line:
-                 * no separate scan for it */
-                const char *vs = line + 5, *cr;
-                sd_via via;
-                size_t vl = sd_via_line_fast(buf, OFF(vs), (size_t)(hend - vs), &via);
-                cr = vs + vl;
-                if (vl != 0 && hend - cr >= 2 && cr[1] == '\n' &&
-                    !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                    (size_t)(cr - line) <= max_line && out->via_count < max_via) {
-                    sd_header *h = &hdrs[n];
-                    h->name = SPAN(line, line + 3);
-                    h->value = SPAN(vs, cr);
-                    h->id = SD_H_VIA;
-                    h->flags = 0;
-                    h->_pad = 0;
-                    if (out->first[SD_H_VIA] < 0) out->first[SD_H_VIA] = (int16_t)n;
-                    if (++out->via_count == 1 && via.has_branch) out->via_branch = via.branch;
-                    n++;
-                    p = cr + 2;
+                /* this line and the Via lines that follow it; the entry
+                 * ends at the CR, the first CTL of the line: no separate
+                 * scan for it */
+                const char *np = sd_via_lines(buf, line, hend, out, hdrs, &n, max_hdrs, max_line, max_via);
+                if (np != line) {
+                    p = np;
                     continue;
                 }
             } else {

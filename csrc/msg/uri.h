@@ -88,22 +88,29 @@ static inline size_t sd_lws_skip(const char *p, size_t i, size_t n)
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
 
 /*
- * sd_via_parse_fast for a Via value whose end is not known yet: the entry
- * starts at base[off] and base[off .. off+avail) is readable. Returns the
- * length of the entry when it is of the common shape, valid and ends at a
- * CR (at base[off + length]; no octet before it is a CTL), with *out
- * filled as sd_via_parse_fast fills it for that span; else 0.
+ * The one-step Via lines of sd_msg_parse: from `line` (within the header
+ * block that ends at hend), each line "Via: " followed by one entry of the
+ * sd_via_parse_fast shape that ends at the line's first CTL, a CR LF not
+ * followed by SP or HT, no longer than max_line and within max_via,
+ * becomes hdrs[*n] (name "Via", the entry as value, flags 0) while *n <
+ * max_hdrs, with out->first[SD_H_VIA], out->via_count and out->via_branch
+ * kept as sd_msg_parse keeps them. Returns the first line that is not
+ * such a line (line itself when there is none), *n advanced.
  */
-size_t sd_via_line_plain(const char *base, size_t off, size_t avail, sd_via *out);
+const char *sd_via_lines_plain(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via);
 #if defined(SD_SSSE3_DISPATCH)
-size_t sd_via_line_ssse3(const char *base, size_t off, size_t avail, sd_via *out);
+const char *sd_via_lines_ssse3(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via);
 #endif
-static inline size_t sd_via_line_fast(const char *base, size_t off, size_t avail, sd_via *out)
+static inline const char *sd_via_lines(const char *buf, const char *line, const char *hend, sd_msg *out,
+                                       sd_header *hdrs, uint32_t *n, size_t max_hdrs, size_t max_line,
+                                       uint32_t max_via)
 {
 #if defined(SD_SSSE3_DISPATCH)
-    if (sd_cpu_ssse3()) return sd_via_line_ssse3(base, off, avail, out);
+    if (sd_cpu_ssse3()) return sd_via_lines_ssse3(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via);
 #endif
-    return sd_via_line_plain(base, off, avail, out);
+    return sd_via_lines_plain(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via);
 }
 
 /*

@@ -311,9 +311,52 @@ static int via_fast_plain(const char *base, size_t o, const char *p, size_t n, s
     return (int)via_fast_t(base, o, p, n, out, 0, 0);
 }
 
-size_t sd_via_line_plain(const char *base, size_t off, size_t avail, sd_via *out)
+/*
+ * The one-step Via lines of sd_msg_parse, one after the other: from
+ * `line`, every line "Via: SIP/2.0/..." with one entry of the common shape
+ * (via_fast_t in open mode) that ends in a CRLF without a fold, within
+ * max_line and max_via, becomes header hdrs[*n] (*n < max_hdrs) as
+ * sd_msg_parse would store it, with out->first, via_count and via_branch
+ * kept. Stops at the first line that is not such a line (the general
+ * path reads it) and returns it, with *n updated.
+ */
+static SD_ALWAYS_INLINE const char *via_lines_t(const char *buf, const char *line, const char *hend, sd_msg *out,
+                                                sd_header *hdrs, uint32_t *pn, size_t max_hdrs, size_t max_line,
+                                                uint32_t max_via, int simd)
 {
-    return via_fast_t(base, off, base + off, avail, out, 0, 1);
+    uint32_t n = *pn;
+    uint64_t k0;
+    memcpy(&k0, "Via: SIP", 8);
+    while (hend - line >= 16 && n < max_hdrs) {
+        uint64_t w0;
+        memcpy(&w0, line, 8);
+        if (w0 != k0) break;
+        const char *vs = line + 5;
+        sd_via via;
+        size_t vl = via_fast_t(buf, (size_t)(vs - buf), vs, (size_t)(hend - vs), &via, simd, 1);
+        const char *cr = vs + vl;
+        if (vl == 0 || hend - cr < 2 || cr[1] != '\n' || (hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) ||
+            (size_t)(cr - line) > max_line || out->via_count >= max_via)
+            break;
+        sd_header *h = &hdrs[n];
+        h->name = mkspan((size_t)(line - buf), 3);
+        h->value = mkspan((size_t)(vs - buf), vl);
+        h->id = SD_H_VIA;
+        h->flags = 0;
+        h->_pad = 0;
+        if (out->first[SD_H_VIA] < 0) out->first[SD_H_VIA] = (int16_t)n;
+        if (++out->via_count == 1 && via.has_branch) out->via_branch = via.branch;
+        n++;
+        line = cr + 2;
+    }
+    *pn = n;
+    return line;
+}
+
+const char *sd_via_lines_plain(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via)
+{
+    return via_lines_t(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via, 0);
 }
 
 #if defined(SD_SSSE3_DISPATCH)
@@ -323,10 +366,12 @@ __attribute__((target("ssse3"), flatten)) static int via_fast_ssse3(const char *
     return (int)via_fast_t(base, o, p, n, out, 1, 0);
 }
 
-__attribute__((target("ssse3"), flatten)) size_t sd_via_line_ssse3(const char *base, size_t off, size_t avail,
-                                                            sd_via *out)
+__attribute__((target("ssse3"), flatten)) const char *sd_via_lines_ssse3(const char *buf, const char *line,
+                                                                  const char *hend, sd_msg *out, sd_header *hdrs,
+                                                                  uint32_t *n, size_t max_hdrs, size_t max_line,
+                                                                  uint32_t max_via)
 {
-    return via_fast_t(base, off, base + off, avail, out, 1, 1);
+    return via_lines_t(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via, 1);
 }
 #endif
 

@@ -324,3 +324,46 @@ TEST(test_fast_ruri_host)
         CHECK_EQ_INT(with_from_ruri(ruri, "<sip:a@b.c>;tag=1", &m, &e), rc);
     }
 }
+
+/* Runs of one-step Via lines: each limit met within the run, and a line
+ * of another shape between them, give what the line-by-line reading
+ * gives. */
+TEST(test_fast_via_runs)
+{
+    sd_msg m;
+    sd_error e;
+    char vias[1024] = "";
+    for (int k = 0; k < 8; k++) {
+        char one[128];
+        snprintf(one, sizeof one, "Via: SIP/2.0/UDP h%d.example.com:5060;branch=z9hG4bK%d\r\n", k, k);
+        strcat(vias, one);
+        if (k == 4) strcat(vias, "Via: SIP/2.0/TCP g.example.com ;branch=z9hG4bKx\r\n"); /* the general way */
+    }
+    CHECK_EQ_INT(with_via_line(vias, 8192, &m, &e), SD_OK);
+    CHECK_EQ_INT(m.via_count, 9);
+    CHECK_EQ_INT(m.first[SD_H_VIA], 0);
+    CHECK_EQ_INT(m.nhdrs, 14);
+    CHECK_EQ_INT(m.via_branch.len, 8);
+    for (uint32_t lim = 1; lim <= 10; lim++) {
+        sd_parse_opts o;
+        static char msg[2048];
+        snprintf(msg, sizeof msg,
+                 "BYE sip:b@e.com SIP/2.0\r\n%sMax-Forwards: 70\r\nTo: <sip:b@e.com>\r\n"
+                 "From: <sip:a@e.com>;tag=1\r\nCall-ID: c@d\r\nCSeq: 1 BYE\r\n\r\n",
+                 vias);
+        size_t n = strlen(msg);
+        char *b = malloc(n);
+        memcpy(b, msg, n);
+        sd_parse_opts_default(&o);
+        o.limits.max_via = lim;
+        sd_err rc = sd_msg_parse(b, n, &o, &m, FH, 64, &e);
+        CHECK_EQ_INT(rc, lim >= 9 ? SD_OK : SD_ELIMIT);
+        sd_parse_opts_default(&o);
+        o.limits.max_headers = lim + 4;
+        rc = sd_msg_parse(b, n, &o, &m, FH, 64, &e);
+        CHECK_EQ_INT(rc, lim + 4 >= 14 ? SD_OK : SD_ELIMIT);
+        rc = sd_msg_parse(b, n, NULL, &m, FH, lim + 4, &e);
+        CHECK_EQ_INT(rc, lim + 4 >= 14 ? SD_OK : SD_ELIMIT);
+        free(b);
+    }
+}
