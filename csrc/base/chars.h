@@ -95,6 +95,47 @@ static inline size_t sd_span_class(const char *p, size_t n, unsigned cls)
 }
 
 
+#if defined(__SSE2__)
+/*
+ * Index of the first octet in p[i..n) that is not in class `cls`, or n,
+ * for a class that holds every letter and digit (token, user, param); p[0..n)
+ * must be readable as a whole and n >= 16. 16 octets a step: SSE2 finds
+ * the octets that are not letters or digits and only those are looked up
+ * in the octet table, so a run of alphanumerics costs no lookup. The last
+ * step reads p[n-16..n) and ignores the octets before i, so nothing outside
+ * p[0..n) is read.
+ */
+static inline size_t sd_alnum_class_end(const char *p, size_t i, size_t n, unsigned cls)
+{
+    for (;;) {
+        size_t b = n - i >= 16 ? i : n - 16;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + b));
+        /* OR-ing 0x20 maps exactly the letters onto 'a'..'z'; each range
+         * is shifted onto -128.. and compared signed */
+        __m128i a = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
+                                   _mm_set1_epi8((char)(0x80 + 26)));
+        __m128i d = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))), _mm_set1_epi8((char)(0x80 + 10)));
+        unsigned bits = (~(unsigned)_mm_movemask_epi8(_mm_or_si128(a, d)) & 0xffffu) >> (i - b);
+        for (; bits != 0; bits &= bits - 1) {
+            size_t k = i + (size_t)__builtin_ctz(bits);
+            if (!SD_IS(p[k], cls)) return k;
+        }
+        if (b + 16 == n) return n;
+        i = b + 16;
+    }
+}
+#endif
+
+/* sd_span_class(p + i, n - i, cls) + i for a class holding every letter
+ * and digit, where p[0..n) is readable: 16 octets a step from n >= 16. */
+static inline size_t sd_class_end(const char *p, size_t i, size_t n, unsigned cls)
+{
+#if defined(__SSE2__)
+    if (n >= 16) return sd_alnum_class_end(p, i, n, cls);
+#endif
+    return i + sd_span_class(p + i, n - i, cls);
+}
+
 /*
  * Runtime dispatch to SSSE3. The build targets plain x86-64 (SSE2 only),
  * so the SSSE3 code lives in functions marked target("ssse3") and is only

@@ -97,7 +97,7 @@ static int in_quoted_pair(const char *line, const char *c)
 /* Parse an unsigned decimal (leading zeros allowed) from [p, e) entirely;
  * returns 0 on success with *v set, -1 when empty, not all digits, or
  * larger than `max`. Never overflows. */
-static int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
+static inline int parse_uint(const char *p, const char *e, uint64_t max, uint64_t *v)
 {
     if (p == e) return -1;
     uint64_t x = 0;
@@ -124,6 +124,8 @@ typedef struct pstate {
     const sd_parse_opts *o;
     sd_msg *m;
     sd_error *err;
+    int cseq_same;   /* the CSeq method was found equal to the request method */
+    const char *end; /* end of the readable header block */
 } pstate;
 
 /* Prefix err->reason with the header it concerns ("To: URI host: ..."). */
@@ -142,31 +144,46 @@ static sd_err with_header(sd_error *err, sd_err rc, const char *what)
 }
 
 #if defined(SD_SSSE3_DISPATCH)
-__attribute__((target("ssse3"))) static size_t word_span_ssse3(const char *p, size_t n)
+/*
+ * Index of the first octet of p[0..n) (n >= 16) that ends a callid =
+ * word [ "@" word ], or n: word octets, and one '@' that is neither the
+ * first nor the last octet, in one pass of 16-octet masks (the '@' is a
+ * stop of the word mask that is stepped over once).
+ */
+__attribute__((target("ssse3"))) static size_t callid_end_ssse3(const char *p, size_t n)
 {
-    return sd_class_end_ssse3(p, 0, n, SD_LUT_WORD, SD_C_WORD);
+    int at = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        size_t b = n - i >= 16 ? i : n - 16;
+        unsigned bits = sd_nonclass16(_mm_loadu_si128((const __m128i *)(const void *)(p + b)), SD_LUT_WORD) >> (i - b);
+        while (bits) {
+            size_t q = i + (size_t)__builtin_ctz(bits);
+            if (at || p[q] != '@' || q == 0 || q + 1 >= n) return q;
+            at = 1;
+            bits &= bits - 1;
+        }
+    }
+    return n;
 }
 #endif
-
-/* sd_span_class(p, n, SD_C_WORD), 16 octets a step where the CPU allows. */
-static inline size_t word_span(const char *p, size_t n)
-{
-#if defined(SD_SSSE3_DISPATCH)
-    if (n >= 16 && sd_cpu_ssse3()) return word_span_ssse3(p, n);
-#endif
-    return sd_span_class(p, n, SD_C_WORD);
-}
 
 /* Validate a Call-ID value: callid = word [ "@" word ] (RFC 3261 25.1). */
 static sd_err check_call_id(pstate *st, sd_span v)
 {
-    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len;
+    const char *buf = st->buf, *p = buf + v.off, *e = p + v.len, *q;
     if (v.len == 0) return sd_error_set(st->err, SD_EPARSE, v.off, "empty Call-ID");
     if (v.len > st->o->limits.max_call_id)
         return sd_error_set(st->err, SD_ELIMIT, v.off, "Call-ID of %u bytes exceeds the limit of %u", v.len,
                             st->o->limits.max_call_id);
-    const char *q = p + word_span(p, v.len);
-    if (q < e && *q == '@' && q > p && q + 1 < e) q += 1 + word_span(q + 1, (size_t)(e - q - 1));
+#if defined(SD_SSSE3_DISPATCH)
+    if (v.len >= 16 && sd_cpu_ssse3()) {
+        q = p + callid_end_ssse3(p, v.len);
+    } else
+#endif
+    {
+        q = p + sd_span_class(p, v.len, SD_C_WORD);
+        if (q < e && *q == '@' && q > p && q + 1 < e) q += 1 + sd_span_class(q + 1, (size_t)(e - q - 1), SD_C_WORD);
+    }
     if (q < e) return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in Call-ID", (unsigned char)*q);
     return SD_OK;
 }
@@ -216,25 +233,83 @@ static sd_err check_from_to(pstate *st, sd_span v, const char *what, sd_span *ta
     return SD_OK;
 }
 
+/* a[0..n) == b[0..n); the lengths of method names without the call */
+static inline int bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 4 && n <= 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n < 4) {
+        for (size_t k = 0; k < n; k++)
+            if (a[k] != b[k]) return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); number below 2**31. */
 static sd_err check_cseq(pstate *st, sd_span v)
 {
     const char *buf = st->buf, *p = buf + v.off, *e = p + v.len, *q = p;
-    while (q < e && SD_IS(*q, SD_C_DIGIT)) q++;
-    uint64_t n;
+    sd_msg *m = st->m;
+    /* the number in the same pass as its digits; past 2**31 - 1 the
+     * value is held at 2**31, so it stays too large and cannot overflow */
+    uint64_t n = 0;
+    unsigned d;
+#if defined(__SSE2__)
+    if (st->end - p >= 16) {
+        /* up to eight digits from one 16-octet mask and one word, as
+         * Via's port */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        size_t run = (size_t)__builtin_ctz(~(unsigned)_mm_movemask_epi8(sd_in_range16(x, '0', '9')));
+        if (run > v.len) run = v.len;
+        if (run - 1 < 8) {
+            uint64_t dw;
+            memcpy(&dw, p, 8);
+            dw = (dw & 0x0f0f0f0f0f0f0f0fu) << (8 * (8 - run));
+            dw = (dw * 10 + (dw >> 8)) & 0x00ff00ff00ff00ffu;
+            dw = (dw * 100 + (dw >> 16)) & 0x0000ffff0000ffffu;
+            n = (dw * 10000 + (dw >> 32)) & 0xffffffffu;
+            q = p + run;
+        }
+    }
+#endif
+    if (q == p) {
+        while (q < e && (d = (unsigned)(unsigned char)*q - '0') < 10) {
+            n = n * 10 + d;
+            if (n > 0x7fffffffu) n = 0x80000000u;
+            q++;
+        }
+    }
     if (q == p) return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq does not start with a number");
-    if (parse_uint(p, q, 0x7fffffffu, &n) != 0)
+    if (n > 0x7fffffffu)
         return sd_error_set(st->err, SD_EPARSE, OFF(p), "CSeq number %.*s is not below 2**31",
                             (int)(q - p > 24 ? 24 : q - p), p);
     const char *r = q;
     while (r < e && is_lws(*r)) r++;
     if (r == q || r == e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "CSeq lacks LWS and a method");
     const char *mth = r;
-    while (r < e && SD_IS(*r, SD_C_TOKEN)) r++;
-    if (r != e) return sd_error_set(st->err, SD_EPARSE, OFF(r), "invalid octet 0x%02x in CSeq method", (unsigned char)*r);
-    st->m->cseq = (uint32_t)n;
-    st->m->cseq_method = SPAN(mth, e);
-    st->m->cseq_method_id = (uint8_t)sd_method_lookup(mth, (size_t)(e - mth));
+    size_t ml = (size_t)(e - mth);
+    uint8_t id;
+    /* the usual request: the request method again, a token already
+     * looked up */
+    if (m->is_request && ml == m->method.len && bytes_eq(mth, buf + m->method.off, ml)) {
+        id = m->method_id;
+        st->cseq_same = 1;
+    } else {
+        r = mth + sd_span_class(mth, ml, SD_C_TOKEN);
+        if (r != e)
+            return sd_error_set(st->err, SD_EPARSE, OFF(r), "invalid octet 0x%02x in CSeq method", (unsigned char)*r);
+        id = (uint8_t)sd_method_lookup(mth, ml);
+    }
+    m->cseq = (uint32_t)n;
+    m->cseq_method = SPAN(mth, e);
+    m->cseq_method_id = id;
     return SD_OK;
 }
 
@@ -299,7 +374,7 @@ static sd_err check_via(pstate *st, sd_span v)
 }
 
 /* Max-Forwards = 1*DIGIT, 0..255 (leading zeros allowed). */
-static sd_err check_max_forwards(pstate *st, sd_span v)
+static SD_ALWAYS_INLINE sd_err check_max_forwards(pstate *st, sd_span v)
 {
     const char *buf = st->buf;
     uint64_t n;
@@ -311,7 +386,7 @@ static sd_err check_max_forwards(pstate *st, sd_span v)
 }
 
 /* Content-Length = 1*DIGIT, below 2**32. */
-static sd_err check_content_length(pstate *st, sd_span v)
+static SD_ALWAYS_INLINE sd_err check_content_length(pstate *st, sd_span v)
 {
     const char *buf = st->buf;
     uint64_t n;
@@ -377,9 +452,10 @@ static int span_eq(const char *buf, sd_span a, sd_span b)
  * *( ";" pname [ "=" pvalue ] ), with no escapes, password or headers:
  * 1 when p[0..n) is of that shape and valid, which is exactly when
  * sd_uri_parse accepts it as a SIP URI without headers; 0 otherwise (the
- * full parser then decides and reports).
+ * full parser then decides and reports). p[0..avail) is readable, avail
+ * > n, and p[n] is not a host octet (the SP or '>' after the URI).
  */
-static int ruri_fast(const char *p, size_t n)
+static int ruri_fast(const char *p, size_t n, size_t avail)
 {
     uint32_t w, k;
     if (n < 5) return 0;
@@ -390,17 +466,21 @@ static int ruri_fast(const char *p, size_t n)
     if (a < n) {
         /* the first '@' ends the userinfo: a user of plain USER octets
          * (no ':', so no password) */
-        if (a == 4 || 4 + sd_span_class(p + 4, a - 4, SD_C_USER) != a) return 0;
+        if (a == 4 || sd_class_end(p, 4, n, SD_C_USER) != a) return 0; /* '@' is no USER octet */
         i = a + 1;
     }
     uint8_t t;
     size_t hl;
 #if defined(__SSE2__)
-    /* a hostname under 32 octets read without the call, as Via's sent-by */
-    if (n - i >= 32 && SD_IS(p[i], SD_C_ALPHA)) {
+    /* a hostname under 32 octets read without the call, as Via's sent-by;
+     * the octet after the URI is no host octet, so the host ends where it
+     * would end at n */
+    if (avail - i >= 32 && SD_IS(p[i], SD_C_ALPHA)) {
         hl = sd_hostname_scan32(p + i, &t);
         if (hl == 32) hl = sd_host_scan(p + i, n - i, &t);
     } else
+#else
+    (void)avail;
 #endif
         hl = sd_host_scan(p + i, n - i, &t);
     if (hl == 0) return 0;
@@ -416,11 +496,11 @@ static int ruri_fast(const char *p, size_t n)
     }
     while (i < n && p[i] == ';') {
         size_t s = ++i;
-        i += sd_span_class(p + i, n - i, SD_C_PARAM);
+        i = sd_class_end(p, i, n, SD_C_PARAM);
         if (i == s) return 0;
         if (i < n && p[i] == '=') {
             s = ++i;
-            i += sd_span_class(p + i, n - i, SD_C_PARAM);
+            i = sd_class_end(p, i, n, SD_C_PARAM);
             if (i == s) return 0;
         }
     }
@@ -444,8 +524,13 @@ static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_
     size_t i = 0;
     if (n < 7) return 0;
     if (p[0] == '"') {
-        size_t bad, q = sd_quoted_scan(p, n, &bad);
-        if (q == 0) return 0;
+        /* without CTL in the value the quoted-string ends at the first
+         * '"' unless a '\\' comes first */
+        size_t bad, q = sd_find_from(p, 1, n, '"', '\\', '"', 0);
+        if (q < n && p[q] == '"')
+            q++;
+        else if ((q = sd_quoted_scan(p, n, &bad)) == 0)
+            return 0;
         i = q;
         while (i < n && p[i] == ' ') i++;
     }
@@ -458,7 +543,7 @@ static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_
     size_t ul = i - us;
     const sd_limits *lim = &st->o->limits;
     if (st->o->flags & SD_PARSE_CHECK_URIS) {
-        if ((lim->max_uri != 0 && ul > lim->max_uri) || !ruri_fast(p + us, ul)) return 0;
+        if ((lim->max_uri != 0 && ul > lim->max_uri) || !ruri_fast(p + us, ul, n - us)) return 0;
     } else {
         if (ul > lim->max_uri || ul < 5 || memcmp(p + us, "sip:", 4) != 0) return 0;
     }
@@ -467,13 +552,13 @@ static int nameaddr_fast(const pstate *st, const char *p, size_t n, size_t *tag_
     while (i < n) {
         if (p[i] != ';') return 0;
         size_t ns = ++i;
-        i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+        i = sd_class_end(p, i, n, SD_C_TOKEN);
         if (i == ns) return 0;
         int is_tag = i - ns == 3 && !*has_tag && (p[ns] | 0x20) == 't' && (p[ns + 1] | 0x20) == 'a' &&
                      (p[ns + 2] | 0x20) == 'g';
         if (i < n && p[i] == '=') {
             size_t vs = ++i;
-            i += sd_span_class(p + i, n - i, SD_C_TOKEN);
+            i = sd_class_end(p, i, n, SD_C_TOKEN);
             if (i == vs) return 0;
             if (is_tag) {
                 if (i - vs > lim->max_tag) return 0;
@@ -589,8 +674,8 @@ static sd_err parse_start_line(pstate *st, const char *p, const char *cr)
     if (q == cr || *q != ' ')
         return sd_error_set(st->err, SD_EPARSE, OFF(q), "invalid octet 0x%02x in method", (unsigned char)*q);
     const char *u = q + 1;
-    const char *sp2 = memchr(u, ' ', (size_t)(cr - u));
-    if (sp2 == NULL) return sd_error_set(st->err, SD_EPARSE, OFF(u), "request line without SIP-Version");
+    const char *sp2 = u + sd_find_from(u, 0, (size_t)(cr - u), ' ', ' ', ' ', 0);
+    if (sp2 == cr) return sd_error_set(st->err, SD_EPARSE, OFF(u), "request line without SIP-Version");
     if (sp2 == u) return sd_error_set(st->err, SD_EPARSE, OFF(u), "empty Request-URI (extra SP in request line)");
     const char *ver = sp2 + 1;
     if (cr - ver != 7 || !is_sip20(ver)) {
@@ -600,7 +685,7 @@ static sd_err parse_start_line(pstate *st, const char *p, const char *cr)
         return sd_error_set(st->err, SD_EPARSE, OFF(ver), "request line must end in ' SIP/2.0'");
     }
     size_t ulen = (size_t)(sp2 - u);
-    if ((st->o->limits.max_uri == 0 || ulen <= st->o->limits.max_uri) && ruri_fast(u, ulen)) {
+    if ((st->o->limits.max_uri == 0 || ulen <= st->o->limits.max_uri) && ruri_fast(u, ulen, (size_t)(st->end - u))) {
         /* valid as it stands: nothing to report */
     } else {
         sd_uri uri;
@@ -634,7 +719,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     out->hdrs = hdrs;
     out->max_forwards = -1;
     out->content_length = -1;
-    pstate st = {buf, opts, out, err};
+    pstate st = {buf, opts, out, err, 0, NULL};
 
     const char *p = buf, *end = buf + len;
     /* RFC 3261 7.5: CRLFs before the start-line are ignored. */
@@ -642,6 +727,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     const char *msg_start = p;
     /* Nothing of the header block may lie beyond max_message. */
     const char *hend = (size_t)(end - p) > lim->max_message ? p + lim->max_message : end;
+    st.end = hend;
     if (p == end) return sd_error_set(err, SD_EPARSE, OFF(p), "empty message");
 
     /* start line */
@@ -660,7 +746,9 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     if (rc != SD_OK) return rc;
     p = c + 2;
 
-    /* header lines */
+    /* header lines; the limits read on every line are held in locals */
+    const size_t max_line = lim->max_header_line;
+    const uint32_t max_via = lim->max_via;
     uint32_t n = 0;
     size_t max_hdrs = lim->max_headers < cap ? lim->max_headers : cap;
     const char *body;
@@ -691,22 +779,12 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
             memcpy(&w0, line, 8);
             memcpy(&k0, "Via: SIP", 8);
             if (w0 == k0) {
-                const char *vs = line + 5, *cr = scan_ctl(vs, hend);
-                sd_via via;
-                if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
-                    !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                    (size_t)(cr - line) <= lim->max_header_line && out->via_count < lim->max_via &&
-                    sd_via_parse_fast(buf, SPAN(vs, cr), &via)) {
-                    sd_header *h = &hdrs[n];
-                    h->name = SPAN(line, line + 3);
-                    h->value = SPAN(vs, cr);
-                    h->id = SD_H_VIA;
-                    h->flags = 0;
-                    h->_pad = 0;
-                    if (out->first[SD_H_VIA] < 0) out->first[SD_H_VIA] = (int16_t)n;
-                    if (++out->via_count == 1 && via.has_branch) out->via_branch = via.branch;
-                    n++;
-                    p = cr + 2;
+                /* this line and the Via lines that follow it; the entry
+                 * ends at the CR, the first CTL of the line: no separate
+                 * scan for it */
+                const char *np = sd_via_lines(buf, line, hend, out, hdrs, &n, max_hdrs, max_line, max_via);
+                if (np != line) {
+                    p = np;
                     continue;
                 }
             } else {
@@ -727,7 +805,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
                     int ht = 0, na = 0;
                     if (hend - cr >= 2 && cr[0] == '\r' && cr[1] == '\n' &&
                         !(hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) &&
-                        (size_t)(cr - line) <= lim->max_header_line && cr > vs && vs[0] != ' ' && cr[-1] != ' ' &&
+                        (size_t)(cr - line) <= max_line && cr > vs && vs[0] != ' ' && cr[-1] != ' ' &&
                         (out->first[id] < 0 || !sd_hdr_table[id].single) &&
                         (!(na = NA_IDS >> id & 1) || nameaddr_fast(&st, vs, (size_t)(cr - vs), &toff, &tlen, &ht))) {
                         sd_header *h = &hdrs[n];
@@ -880,11 +958,15 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     /* RFC 3261 8.1.1 mandatory headers (requests); responses need what 8.2.6 copies. */
     static const sd_hdr_id mandatory[] = {SD_H_CALL_ID, SD_H_CSEQ, SD_H_FROM, SD_H_TO, SD_H_VIA, SD_H_MAX_FORWARDS};
     size_t nm = out->is_request && !(opts->flags & SD_PARSE_RFC2543) ? 6 : 5;
-    for (size_t i = 0; i < nm; i++)
-        if (out->first[mandatory[i]] < 0)
-            return sd_error_set(err, SD_EPARSE, OFF(body) - 2, "missing mandatory %s header (RFC 3261 8.1.1)",
-                                sd_hdr_name(mandatory[i]));
-    if (out->is_request && (out->cseq_method.len != out->method.len ||
+    /* an absent header's first[] is -1: one OR says whether any is */
+    if ((out->first[SD_H_CALL_ID] | out->first[SD_H_CSEQ] | out->first[SD_H_FROM] | out->first[SD_H_TO] |
+         out->first[SD_H_VIA] | (nm == 6 ? out->first[SD_H_MAX_FORWARDS] : 0)) < 0) {
+        for (size_t i = 0; i < nm; i++)
+            if (out->first[mandatory[i]] < 0)
+                return sd_error_set(err, SD_EPARSE, OFF(body) - 2, "missing mandatory %s header (RFC 3261 8.1.1)",
+                                    sd_hdr_name(mandatory[i]));
+    }
+    if (out->is_request && !st.cseq_same && (out->cseq_method.len != out->method.len ||
                             memcmp(buf + out->cseq_method.off, buf + out->method.off, out->method.len) != 0))
         return sd_error_set(err, SD_EPARSE, out->cseq_method.off, "CSeq method '%.*s' differs from request method '%.*s'",
                             (int)(out->cseq_method.len > 32 ? 32 : out->cseq_method.len), buf + out->cseq_method.off,

@@ -88,6 +88,32 @@ static inline size_t sd_lws_skip(const char *p, size_t i, size_t n)
 int sd_via_parse_fast(const char *base, sd_span v, sd_via *out);
 
 /*
+ * The one-step Via lines of sd_msg_parse: from `line` (within the header
+ * block that ends at hend), each line "Via: " followed by one entry of the
+ * sd_via_parse_fast shape that ends at the line's first CTL, a CR LF not
+ * followed by SP or HT, no longer than max_line and within max_via,
+ * becomes hdrs[*n] (name "Via", the entry as value, flags 0) while *n <
+ * max_hdrs, with out->first[SD_H_VIA], out->via_count and out->via_branch
+ * kept as sd_msg_parse keeps them. Returns the first line that is not
+ * such a line (line itself when there is none), *n advanced.
+ */
+const char *sd_via_lines_plain(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via);
+#if defined(SD_SSSE3_DISPATCH)
+const char *sd_via_lines_ssse3(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via);
+#endif
+static inline const char *sd_via_lines(const char *buf, const char *line, const char *hend, sd_msg *out,
+                                       sd_header *hdrs, uint32_t *n, size_t max_hdrs, size_t max_line,
+                                       uint32_t max_via)
+{
+#if defined(SD_SSSE3_DISPATCH)
+    if (sd_cpu_ssse3()) return sd_via_lines_ssse3(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via);
+#endif
+    return sd_via_lines_plain(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via);
+}
+
+/*
  * sd_nameaddr_parse (no '*') that also finds the "tag" parameter while it
  * validates the parameters: on SD_OK, *has_tag is 1, *tag is what
  * sd_param_find(base, out->params, 0, "tag", 3, tag) would return and

@@ -79,10 +79,16 @@ static inline int ipv4_exact(const char *p, size_t n, const char *lo)
         if ((dig | dot) != all || d2 == 0 || (d2 & (d2 - 1)) != 0 || (dot & 1) || (dot >> (n - 1)) ||
             (dot & (dot >> 1)) || (dig & (dig >> 1) & (dig >> 2) & (dig >> 3)))
             return 0;
-        /* each run of three digits (none longer) is at most 255 */
-        for (unsigned t = dig & (dig >> 1) & (dig >> 2); t != 0; t &= t - 1) {
-            const char *q = p + __builtin_ctz(t);
-            if ((q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0') > 255) return 0;
+        /* each run of three digits (none longer) is at most 255: its
+         * first digit below '2', or '2' and then below '5', or "25" and
+         * then at most '5' (digits compare as signed octets) */
+        unsigned t = dig & (dig >> 1) & (dig >> 2);
+        if (t != 0) {
+            unsigned gt2 = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, _mm_set1_epi8('2'))) >> sh;
+            unsigned eq2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('2'))) >> sh;
+            unsigned gt5 = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, _mm_set1_epi8('5'))) >> sh;
+            unsigned eq5 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('5'))) >> sh;
+            if (t & (gt2 | (eq2 & ((gt5 >> 1) | ((eq5 >> 1) & (gt5 >> 2)))))) return 0;
         }
         return 1;
     }
@@ -166,18 +172,29 @@ static SD_ALWAYS_INLINE const char *via_param(const char *base, sd_span nm, sd_s
  * The common shape in one pass: "SIP/2.0/" transport SP host [ ":" port ]
  * *( ";" name [ "=" token ] ), with no other LWS, no quoted-string and no
  * IPv6 value. p[0..n) (at offset o of base) must neither start nor end
- * with LWS. Returns 1 with *out filled exactly as sd_via_parse fills it,
- * or 0 when the entry has another shape or is malformed (the general
- * parser then reads it again and reports what is wrong). A template:
- * `simd` (a constant) picks the SSSE3 token scan, for via_fast_ssse3.
+ * with LWS. Returns non-zero with *out filled exactly as sd_via_parse
+ * fills it, or 0 when the entry has another shape or is malformed (the
+ * general parser then reads it again and reports what is wrong). A
+ * template: `simd` (a constant) picks the SSSE3 token scan, for
+ * via_fast_ssse3.
+ *
+ * With `open` (a constant), p[0..n) is all that is readable and the entry
+ * ends at the first CR instead of at n: the result is then the index of
+ * that CR, and 0 when there is none before n. Nothing the shape accepts
+ * is a CTL, so that CR is the first CTL at p, and the entry is accepted
+ * exactly when it would be as p[0..CR) (every test of the end, i == n,
+ * becomes p[i] == CR; every scan stops at the CR as it stopped at n).
  */
-static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p, size_t n, sd_via *out, int simd)
+static SD_ALWAYS_INLINE size_t via_fast_t(const char *base, size_t o, const char *p, size_t n, sd_via *out, int simd,
+                                          int open)
 {
 #if defined(SD_SSSE3_DISPATCH)
 #define TOKEN_END(at) (simd ? sd_token_end_ssse3(p, (at), n) : (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
 #else
 #define TOKEN_END(at) ((void)simd, (at) + sd_span_class(p + (at), n - (at), SD_C_TOKEN))
 #endif
+/* i is where the entry ends */
+#define AT_END(i) (open ? (i) < n && p[i] == '\r' : (i) == n)
     uint64_t w, sip;
     if (n < 12) return 0;
     memcpy(&w, p, 8);
@@ -249,12 +266,12 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
         }
         out->port = (int32_t)port;
     }
-    if (i == n) {
-        out->params = mkspan(o + n, 0);
-        return 1;
+    if (AT_END(i)) {
+        out->params = mkspan(o + i, 0);
+        return open ? i : 1;
     }
-    if (p[i] != ';' || i + 1 == n || SD_IS(p[i + 1], SD_C_LWS)) return 0;
-    out->params = mkspan(o + i + 1, n - i - 1);
+    if (i >= n || p[i] != ';' || i + 1 == n || SD_IS(p[i + 1], SD_C_LWS)) return 0;
+    size_t ps = i + 1;
     for (;;) {
         /* p[i] == ';' */
         size_t ns = i + 1, ne;
@@ -279,22 +296,82 @@ static SD_ALWAYS_INLINE int via_fast_t(const char *base, size_t o, const char *p
             kind = SD_GV_TOKEN;
         }
         if (via_param(base, nm, val, kind, out, p) != NULL) return 0;
-        if (i == n) return 1;
-        if (p[i] != ';') return 0;
+        if (AT_END(i)) {
+            out->params = mkspan(o + ps, i - ps);
+            return open ? i : 1;
+        }
+        if (i >= n || p[i] != ';') return 0;
     }
+#undef AT_END
 #undef TOKEN_END
 }
 
 static int via_fast_plain(const char *base, size_t o, const char *p, size_t n, sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 0);
+    return (int)via_fast_t(base, o, p, n, out, 0, 0);
+}
+
+/*
+ * The one-step Via lines of sd_msg_parse, one after the other: from
+ * `line`, every line "Via: SIP/2.0/..." with one entry of the common shape
+ * (via_fast_t in open mode) that ends in a CRLF without a fold, within
+ * max_line and max_via, becomes header hdrs[*n] (*n < max_hdrs) as
+ * sd_msg_parse would store it, with out->first, via_count and via_branch
+ * kept. Stops at the first line that is not such a line (the general
+ * path reads it) and returns it, with *n updated.
+ */
+static SD_ALWAYS_INLINE const char *via_lines_t(const char *buf, const char *line, const char *hend, sd_msg *out,
+                                                sd_header *hdrs, uint32_t *pn, size_t max_hdrs, size_t max_line,
+                                                uint32_t max_via, int simd)
+{
+    uint32_t n = *pn;
+    uint64_t k0;
+    memcpy(&k0, "Via: SIP", 8);
+    while (hend - line >= 16 && n < max_hdrs) {
+        uint64_t w0;
+        memcpy(&w0, line, 8);
+        if (w0 != k0) break;
+        const char *vs = line + 5;
+        sd_via via;
+        size_t vl = via_fast_t(buf, (size_t)(vs - buf), vs, (size_t)(hend - vs), &via, simd, 1);
+        const char *cr = vs + vl;
+        if (vl == 0 || hend - cr < 2 || cr[1] != '\n' || (hend - cr > 2 && (cr[2] == ' ' || cr[2] == '\t')) ||
+            (size_t)(cr - line) > max_line || out->via_count >= max_via)
+            break;
+        sd_header *h = &hdrs[n];
+        h->name = mkspan((size_t)(line - buf), 3);
+        h->value = mkspan((size_t)(vs - buf), vl);
+        h->id = SD_H_VIA;
+        h->flags = 0;
+        h->_pad = 0;
+        if (out->first[SD_H_VIA] < 0) out->first[SD_H_VIA] = (int16_t)n;
+        if (++out->via_count == 1 && via.has_branch) out->via_branch = via.branch;
+        n++;
+        line = cr + 2;
+    }
+    *pn = n;
+    return line;
+}
+
+const char *sd_via_lines_plain(const char *buf, const char *line, const char *hend, sd_msg *out, sd_header *hdrs,
+                               uint32_t *n, size_t max_hdrs, size_t max_line, uint32_t max_via)
+{
+    return via_lines_t(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via, 0);
 }
 
 #if defined(SD_SSSE3_DISPATCH)
 __attribute__((target("ssse3"), flatten)) static int via_fast_ssse3(const char *base, size_t o, const char *p, size_t n,
                                                            sd_via *out)
 {
-    return via_fast_t(base, o, p, n, out, 1);
+    return (int)via_fast_t(base, o, p, n, out, 1, 0);
+}
+
+__attribute__((target("ssse3"), flatten)) const char *sd_via_lines_ssse3(const char *buf, const char *line,
+                                                                  const char *hend, sd_msg *out, sd_header *hdrs,
+                                                                  uint32_t *n, size_t max_hdrs, size_t max_line,
+                                                                  uint32_t max_via)
+{
+    return via_lines_t(buf, line, hend, out, hdrs, n, max_hdrs, max_line, max_via, 1);
 }
 #endif
 
