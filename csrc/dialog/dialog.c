@@ -931,7 +931,7 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
     if (d->flags & F_CLOSED) {
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
     } else if (!span_eq(buf, m->call_id, slot_str(d, SL_CALL_ID))) {
-        rc = m->is_request ? reply_to(d, buf, m, 481, NULL, -1, reply, err)
+        rc = m->is_request ? (m->method_id == SD_M_ACK ? SD_OK : reply_to(d, buf, m, 481, NULL, -1, reply, err))
                            : sd_error_set(err, SD_EINVAL, SIZE_MAX, "the Call-ID is not this dialog's");
     } else if (!m->is_request) {
         if (!m->has_from_tag || !span_eq(buf, m->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag)))

@@ -9,8 +9,9 @@
  * 1000 ns per reading, "random" bytes that count up from a chosen value), so
  * tags, branches and CSeq numbers are the same on every run.
  *
- * Tests that show a known defect of the core sit in #if SD_KNOWN_BUGS
- * blocks (build with -DSD_KNOWN_BUGS=1 to run them).
+ * Tests that show a defect still open in the core sit in an
+ * #if SD_KNOWN_BUGS block (build with -DSD_KNOWN_BUGS=1 to run them); the
+ * regression tests of fixed ones run by default.
  */
 #include "tcheck.h"
 #include "sipdialog/dialog.h"
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #ifndef SD_KNOWN_BUGS
 #define SD_KNOWN_BUGS 0
@@ -194,9 +197,10 @@ static char *snap_text(sd_dialog *d)
     return snap_text_x(d, 1);
 }
 
-/* A refused request (answered 481/491/500/400 in *reply, SD_OK) must leave
- * every field but last_activity as it was; last_activity moving on a
- * refusal is KNOWN BUG 6 below. */
+/* Every field but last_activity: for calls that must change nothing in
+ * the dialog but may count as activity (a matching CANCEL, a late final
+ * response); refusals leaving last_activity alone is the regression test
+ * of known bug 6 below. */
 static char *snap_refusal(sd_dialog *d)
 {
     return snap_text_x(d, 0);
@@ -1870,8 +1874,7 @@ TEST(test_dialog_failures_leave_snapshot)
         char *before = snap_text(d), *ubefore = snap_text(u);
         sd_err rc;
         switch (i) {
-        /* a bad method: err NULL here, as a non-NULL record makes the core
-         * format its reason into itself (KNOWN BUG 7) */
+        /* a bad method, with err NULL (a NULL record is allowed) */
         case 0:
             rc = sd_dialog_create_request(d, (sd_str){"IN FO", 5}, NULL, NULL, 0, NULL, 0, &b, NULL, NULL);
             e.code = rc;
@@ -1976,10 +1979,12 @@ TEST(test_dialog_deterministic)
     free(out[1]);
 }
 
-/* ---------------------------------------------------------- known bugs */
-#if SD_KNOWN_BUGS
+/* ----------------------------------------------------------- regressions */
+/* Defects of the first dialog core, each shown by one test; they pass
+ * since the fixes to dialog.c. */
 
-/* KNOWN BUG 1. dialog.h "Errors": a failing call changes nothing. A 2xx to
+/* Regression (was known bug 1):
+ * dialog.h "Errors": a failing call changes nothing. A 2xx to
  * our re-INVITE whose Contact cannot be a remote target (RFC 3261 12.2.1.2:
  * the target refresh needs a SIP or SIPS URI) makes receive() fail with
  * SD_EINVAL, but the INVITE is already marked answered and its 2xx
@@ -2005,7 +2010,8 @@ TEST(test_dialog_bug_reinvite_2xx_bad_contact_changes_state)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 2. RFC 3261 12.2.1.1 (strict routing) with a dialog whose 2xx
+/* Regression (was known bug 2):
+ * RFC 3261 12.2.1.1 (strict routing) with a dialog whose 2xx
  * carried no Contact (so no remote target): create_request builds
  * "Route: <>" as the last Route, a request that does not parse, instead of
  * SD_ESTATE ("the dialog has no remote target yet", as with loose routing). */
@@ -2030,7 +2036,8 @@ TEST(test_dialog_bug_strict_route_without_target)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 3. RFC 3261 9.1, 14.1: the UA that sent a re-INVITE may CANCEL
+/* Regression (was known bug 3):
+ * RFC 3261 9.1, 14.1: the UA that sent a re-INVITE may CANCEL
  * it, whichever side created the dialog. A UAS-role dialog's own re-INVITE
  * cannot be cancelled: create_request(CANCEL) is SD_ESTATE after a 180 to it. */
 TEST(test_dialog_bug_uas_cannot_cancel_reinvite)
@@ -2055,7 +2062,8 @@ TEST(test_dialog_bug_uas_cannot_cancel_reinvite)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 4. dialog.h: "A retransmission (same CSeq, method and top Via
+/* Regression (was known bug 4):
+ * dialog.h: "A retransmission (same CSeq, method and top Via
  * branch as the last request) changes nothing and gets no reply." A
  * retransmitted BYE (RFC 3261 17.2.2: its 200 was lost) gets a 481, since
  * the terminated check comes before the retransmission check. */
@@ -2075,7 +2083,8 @@ TEST(test_dialog_bug_bye_retransmission_481)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 5. dialog.h "Errors": a failing call changes nothing. A tagged
+/* Regression (was known bug 5):
+ * dialog.h "Errors": a failing call changes nothing. A tagged
  * 180 whose Contact is not a SIP URI fails (SD_EINVAL), yet afterwards a
  * CANCEL is allowed that was refused before (RFC 3261 9.1 gating flag set
  * by the failed call). */
@@ -2093,7 +2102,8 @@ TEST(test_dialog_bug_failed_1xx_enables_cancel)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 6. dialog.h, sd_dialog_receive: "a request the dialog layer
+/* Regression (was known bug 6):
+ * dialog.h, sd_dialog_receive: "a request the dialog layer
  * must refuse gets its response in *reply ... and nothing else changes".
  * Every refusal (481 for another Call-ID or tag, 500 for a lower CSeq, 491,
  * 400) and every ignored retransmission still moves last_activity, so
@@ -2121,7 +2131,8 @@ TEST(test_dialog_bug_refusal_moves_last_activity)
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 7. sd_error_set(err, ..., "%s", err->reason): several error
+/* Regression (was known bug 7):
+ * sd_error_set(err, ..., "%s", err->reason): several error
  * paths of dialog.c (create_request's method check, addr_parts,
  * contact_uri, route_set_of, check_value, new_uas's local_contact) pass
  * err->reason as an argument while vsnprintf writes err->reason: objects
@@ -2138,7 +2149,6 @@ TEST(test_dialog_bug_error_reason_overlap)
     sd_error e;
     memset(&e, 0, sizeof e);
     CHECK_EQ_INT(sd_dialog_create_request(d, (sd_str){"IN FO", 5}, NULL, NULL, 0, NULL, 0, &b, NULL, &e), SD_EVALID);
-    fprintf(stderr, "reason: '%s'\n", e.reason);
     CHECK(strncmp(e.reason, "method: ", 8) == 0 && strncmp(e.reason + 8, "method: ", 8) != 0);
     sd_dialog_unref(d);
     d = new_uac(&te, "");
@@ -2146,21 +2156,19 @@ TEST(test_dialog_bug_error_reason_overlap)
     CHECK_EQ_INT(recv_free(d, resp(180, 314159, "INVITE", BTAG, "Contact: <sip:@@>\n"), 0, NULL), SD_EINVAL);
     tmsg *r = resp(180, 314159, "INVITE", BTAG, "Contact: <sip:@@>\n");
     CHECK_EQ_INT(sd_dialog_receive(d, r->buf, &r->m, 0, NULL, &e), SD_EINVAL);
-    fprintf(stderr, "reason: '%s'\n", e.reason);
     CHECK(strstr(e.reason, "Contact URI: Contact URI:") == NULL);
     tfree(r);
     sd_buf_free(&b);
     sd_dialog_unref(d);
 }
 
-/* KNOWN BUG 8. The same error paths dereference err (err->offset,
+/* Regression (was known bug 8):
+ * The same error paths dereference err (err->offset,
  * err->reason) without checking it for NULL, although sd_error_set takes a
  * NULL record and create_request guards "err ? ... : ...". A peer's 180
  * with a Contact the URI parser rejects (Contact: <sip:@@>) crashes
  * sd_dialog_receive(..., err = NULL) with a NULL dereference. Run in a
  * child process so the crash is reported, not fatal to the run. */
-#include <sys/wait.h>
-#include <unistd.h>
 TEST(test_dialog_bug_null_err_crash)
 {
     fflush(NULL);
@@ -2180,6 +2188,32 @@ TEST(test_dialog_bug_null_err_crash)
     if (WIFSIGNALED(st)) fprintf(stderr, "sd_dialog_receive with err NULL died of signal %d\n", WTERMSIG(st));
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+/* Regression (was known bug 10):
+ * RFC 3261 9.1: the UAC that sent a CANCEL receives its
+ * 200. Fed to the dialog while it is still none (the INVITE had only a
+ * 100), the 200 to our own CANCEL is SD_EINVAL ("a response to an
+ * in-dialog request before the dialog exists"), although it is none of
+ * the cases dialog.h lists for SD_EINVAL (another Call-ID, From tag or a
+ * CSeq never sent). */
+TEST(test_dialog_bug_cancel_200_einval)
+{
+    tenv te;
+    tenv_init(&te, 0);
+    sd_dialog *d = new_uac(&te, "");
+    CHECK_EQ_INT(recv_free(d, resp(100, 314159, "INVITE", NULL, ""), 0, NULL), SD_OK);
+    sd_buf b;
+    sd_buf_init(&b);
+    CHECK_EQ_INT(request(d, "CANCEL", &b, NULL), SD_OK);
+    CHECK_EQ_INT(recv_free(d, resp(200, 314159, "CANCEL", BTAG, ""), 0, NULL), SD_OK);
+    CHECK_EQ_INT(sd_dialog_state(d), SD_DLG_NONE);
+    sd_buf_free(&b);
+    sd_dialog_unref(d);
+}
+
+/* ---------------------------------------------------------- known bugs */
+/* Defects still open: build with -DSD_KNOWN_BUGS=1 to run their tests. */
+#if SD_KNOWN_BUGS
 
 /* KNOWN BUG 9. RFC 3261 17.1.1.3 / 12.2.2: an ACK is never answered. An
  * ACK with a Call-ID of another dialog makes sd_dialog_receive fail with
@@ -2202,27 +2236,6 @@ TEST(test_dialog_bug_foreign_ack_einval)
                  SD_OK);
     CHECK_EQ_INT(r.len, 0);
     sd_buf_free(&r);
-    sd_dialog_unref(d);
-}
-
-/* KNOWN BUG 10. RFC 3261 9.1: the UAC that sent a CANCEL receives its
- * 200. Fed to the dialog while it is still none (the INVITE had only a
- * 100), the 200 to our own CANCEL is SD_EINVAL ("a response to an
- * in-dialog request before the dialog exists"), although it is none of
- * the cases dialog.h lists for SD_EINVAL (another Call-ID, From tag or a
- * CSeq never sent). */
-TEST(test_dialog_bug_cancel_200_einval)
-{
-    tenv te;
-    tenv_init(&te, 0);
-    sd_dialog *d = new_uac(&te, "");
-    CHECK_EQ_INT(recv_free(d, resp(100, 314159, "INVITE", NULL, ""), 0, NULL), SD_OK);
-    sd_buf b;
-    sd_buf_init(&b);
-    CHECK_EQ_INT(request(d, "CANCEL", &b, NULL), SD_OK);
-    CHECK_EQ_INT(recv_free(d, resp(200, 314159, "CANCEL", BTAG, ""), 0, NULL), SD_OK);
-    CHECK_EQ_INT(sd_dialog_state(d), SD_DLG_NONE);
-    sd_buf_free(&b);
     sd_dialog_unref(d);
 }
 
