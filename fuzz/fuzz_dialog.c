@@ -44,12 +44,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* 0 (default): checks that known core defects break are relaxed (each
- * marked "known bug N", as numbered in tests/c/test_dialog.c); build with
- * -DSD_KNOWN_BUGS=1 to make them fatal again. */
-#ifndef SD_KNOWN_BUGS
-#define SD_KNOWN_BUGS 0
-#endif
 
 #define HCAP 256
 
@@ -339,15 +333,8 @@ static void run_ops(track *tr, const sd_dlg_env *env, unsigned ops, const char *
         rc = sd_dialog_receive(d, buf, m, (ops & 1) ? SD_RECV_AUTO_ANSWER : 0, &out, &e);
         if (closed) FUZZ_CHECK(rc == SD_ECLOSED);
         if (m->is_request && !(rc == SD_OK || rc == SD_ECLOSED || rc == SD_ENOMEM || rc == SD_ELIMIT)) {
-#if !SD_KNOWN_BUGS
-            /* known bug 9: an ACK with another Call-ID is SD_EINVAL (the
-             * 481 the core tries to build for it cannot answer an ACK) */
-            if (!(rc == SD_EINVAL && m->method_id == SD_M_ACK))
-#endif
-            {
-                fprintf(stderr, "receive of a request: %s: %s\n", sd_err_name(rc), e.reason);
-                abort();
-            }
+            fprintf(stderr, "receive of a request: %s: %s\n", sd_err_name(rc), e.reason);
+            abort();
         }
         if (!m->is_request)
             FUZZ_CHECK(rc == SD_OK || rc == SD_EINVAL || rc == SD_EEXIST || rc == SD_ECLOSED || rc == SD_ENOMEM ||

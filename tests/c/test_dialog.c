@@ -2211,11 +2211,8 @@ TEST(test_dialog_bug_cancel_200_einval)
     sd_dialog_unref(d);
 }
 
-/* ---------------------------------------------------------- known bugs */
-/* Defects still open: build with -DSD_KNOWN_BUGS=1 to run their tests. */
-#if SD_KNOWN_BUGS
-
-/* KNOWN BUG 9. RFC 3261 17.1.1.3 / 12.2.2: an ACK is never answered. An
+/* Regression (was known bug 9):
+ * RFC 3261 17.1.1.3 / 12.2.2: an ACK is never answered. An
  * ACK with a Call-ID of another dialog makes sd_dialog_receive fail with
  * SD_EINVAL ("an ACK is never answered"): the core tries to build a 481
  * for it. An ACK with a wrong tag is ignored (SD_OK, no reply); so should
@@ -2239,4 +2236,8 @@ TEST(test_dialog_bug_foreign_ack_einval)
     sd_dialog_unref(d);
 }
 
+/* ---------------------------------------------------------- known bugs */
+/* Defects still open go here, each test shown by -DSD_KNOWN_BUGS=1 (none
+ * at present). */
+#if SD_KNOWN_BUGS
 #endif /* SD_KNOWN_BUGS */
