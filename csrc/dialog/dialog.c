@@ -62,6 +62,7 @@ struct sd_dialog {
     _Atomic uint32_t refs;
     sd_lock lock;
     _Atomic uint64_t local_seq; /* SEQ_SET | last number used */
+    _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     const sd_dlg_env *env;
     char *arena;
     span16 slot[SL__N];
@@ -74,7 +75,9 @@ struct sd_dialog {
     uint32_t create_cseq;    /* CSeq of the creating request */
     uint32_t inv_cseq_out;   /* CSeq of our last INVITE */
     uint32_t inv_cseq_in;    /* CSeq of their last INVITE */
-    uint64_t last_branch;    /* hash of the top Via branch of the last request received */
+    uint32_t ack_cseq_out;   /* our latest INVITE that got a 2xx: the ACK F_ACK_OUT waits for */
+    uint32_t last_branch;    /* hash of the top Via branch of the last request received */
+    uint32_t create_branch;  /* UAS: hash of the creating request's branch */
     uint32_t branch_ctr;     /* requests built: one branch each */
     sd_dlg_transition *hist; /* nhist entries: inl while nhist <= 2, else heap */
     sd_dlg_transition inl[2];
@@ -119,6 +122,12 @@ static int span_eq(const char *buf, sd_span s, sd_str b)
 }
 
 /* FNV-1a of a branch: only compared with the same dialog's last one. */
+static uint64_t hash64(const char *p, size_t len);
+static uint32_t branch_hash(const char *buf, sd_span b)
+{
+    return b.len ? (uint32_t)(hash64(buf + b.off, b.len) >> 32) | 1 : 0;
+}
+
 static uint64_t hash64(const char *p, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
@@ -401,6 +410,16 @@ static void unlock_and_fire(sd_dialog *d, fired *f)
         for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
 }
 
+/* A 2xx to our INVITE `cseq` arrived: its ACK is due, unless a later
+ * INVITE of ours has had its 2xx (the ACK state follows the latest). */
+static void ack_due(sd_dialog *d, uint32_t cseq)
+{
+    if (cseq >= d->ack_cseq_out) {
+        d->ack_cseq_out = cseq;
+        d->flags |= F_ACK_OUT;
+    }
+}
+
 /* Take the next local CSeq number, atomically and without the lock. */
 static sd_err next_cseq(sd_dialog *d, uint32_t *out, sd_error *err)
 {
@@ -412,7 +431,9 @@ static sd_err next_cseq(sd_dialog *d, uint32_t *out, sd_error *err)
         if (d->env->random(d->env->random_ctx, &r, sizeof r) != SD_OK)
             return sd_error_set(err, SD_EINVAL, SIZE_MAX, "no randomness for the first CSeq");
         uint64_t want = SEQ_SET | (r % (SEQ_MAX - (1u << 20)));
-        atomic_compare_exchange_strong(&d->local_seq, &v, want); /* a racing thread's value wins */
+        /* a racing thread's value wins; the winner records where it began */
+        if (atomic_compare_exchange_strong(&d->local_seq, &v, want))
+            atomic_store_explicit(&d->seq_first, (uint32_t)(want & (SEQ_SET - 1)) + 1, memory_order_relaxed);
     }
     /* a CAS loop rather than fetch_add: at 2**31 - 1 the number stays put */
     uint64_t cur = atomic_load_explicit(&d->local_seq, memory_order_relaxed), seq;
@@ -424,11 +445,6 @@ static sd_err next_cseq(sd_dialog *d, uint32_t *out, sd_error *err)
                                                     memory_order_relaxed));
     *out = (uint32_t)seq;
     return SD_OK;
-}
-
-static uint32_t local_seq_value(const sd_dialog *d)
-{
-    return (uint32_t)(atomic_load_explicit(&((sd_dialog *)d)->local_seq, memory_order_relaxed) & (SEQ_SET - 1));
 }
 
 /* Check a value as a tag / Call-ID (validators of the pipeline). */
@@ -532,6 +548,7 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
     d->create_method = req->method_id;
     d->create_cseq = req->cseq;
     atomic_store(&d->local_seq, SEQ_SET | req->cseq);
+    atomic_store(&d->seq_first, req->cseq);
     if (req->method_id == SD_M_INVITE) {
         d->flags |= F_INV_OUT;
         d->inv_cseq_out = req->cseq;
@@ -620,7 +637,7 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
     d->remote_seq = req->cseq;
     d->flags |= F_REMOTE_SEQ;
     d->last_method = req->method_id;
-    d->last_branch = req->via_branch.len ? hash64(buf + req->via_branch.off, req->via_branch.len) : 0;
+    d->last_branch = d->create_branch = branch_hash(buf, req->via_branch);
     if (req->method_id == SD_M_INVITE) {
         d->flags |= F_INV_IN;
         d->inv_cseq_in = req->cseq;
@@ -731,7 +748,9 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
     int status = m->status;
     int tagged = m->has_to_tag;
     int method = m->cseq_method_id;
-    if (m->cseq > local_seq_value(d) || (d->role == SD_DLG_UAC && m->cseq < d->create_cseq))
+    uint64_t ls = atomic_load_explicit(&d->local_seq, memory_order_relaxed);
+    if (!(ls & SEQ_SET) || m->cseq > (uint32_t)(ls & (SEQ_SET - 1)) ||
+        m->cseq < atomic_load_explicit(&d->seq_first, memory_order_relaxed))
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a response to CSeq %u, which this dialog never sent", m->cseq);
     if (method == SD_M_CANCEL) {
         /* the CANCEL's own response: the INVITE's final response does the
@@ -743,7 +762,8 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
     if (to_creating && d->state >= SD_DLG_TERMINATING) return SD_OK; /* too late to matter */
     if (to_creating) {
         if (status < 200 && (!tagged || status == 100)) {
-            d->flags |= F_GOT_1XX;
+            /* a 1xx to the creating INVITE lets its CANCEL go, not a later one's */
+            if ((d->flags & F_INV_OUT) && d->inv_cseq_out == d->create_cseq) d->flags |= F_GOT_1XX;
             return SD_OK;
         }
         if (status >= 300) {
@@ -765,7 +785,7 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
         if (d->state == SD_DLG_CONFIRMED) {
             /* a retransmitted 2xx: the dialog is as it was; its ACK is sent
              * again. A late 1xx changes nothing. */
-            if (method == SD_M_INVITE && status >= 200) d->flags |= F_ACK_OUT;
+            if (method == SD_M_INVITE && status >= 200) ack_due(d, m->cseq);
             return SD_OK;
         }
         sd_err rc;
@@ -783,7 +803,7 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
         d->creq = NULL;
         if (method == SD_M_INVITE) {
             d->flags &= (uint16_t)~F_INV_OUT;
-            d->flags |= F_ACK_OUT;
+            ack_due(d, m->cseq);
         }
         transition(d, SD_DE_SUCCESS, method, status, f);
         return SD_OK;
@@ -801,13 +821,13 @@ static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, f
         if (status < 300) {
             sd_err rc = refresh_target(d, buf, m, err); /* 12.2.1.2; first, so a bad Contact changes nothing */
             if (rc != SD_OK) return rc;
-            d->flags |= F_ACK_OUT;
+            ack_due(d, m->cseq);
         }
         d->flags &= (uint16_t)~F_INV_OUT;
         free(d->creq);
         d->creq = NULL;
     } else if (method == SD_M_INVITE && m->cseq == d->inv_cseq_out && status < 300) {
-        d->flags |= F_ACK_OUT; /* a retransmitted 2xx: ACK again */
+        ack_due(d, m->cseq); /* a retransmitted 2xx: ACK again */
     } else if (method == SD_M_UPDATE && status < 300) {
         sd_err rc = refresh_target(d, buf, m, err);
         if (rc != SD_OK) return rc;
@@ -840,7 +860,7 @@ static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, un
     *accepted = 0;
     sd_str ltag = sub_str(d, SL_LOCAL_HDR, d->ltag), rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
     int method = m->method_id;
-    uint64_t branch = m->via_branch.len ? hash64(buf + m->via_branch.off, m->via_branch.len) : 0;
+    uint32_t branch = branch_hash(buf, m->via_branch);
     if (method == SD_M_ACK) {
         /* never answered; acknowledges our 2xx when it names it (13.3.1.4) */
         if (m->has_to_tag && span_eq(buf, m->to_tag, ltag) && m->has_from_tag && span_eq(buf, m->from_tag, rtag) &&
@@ -858,10 +878,12 @@ static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, un
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     }
     if (!m->has_to_tag) {
-        /* the creating request again (a retransmission) */
+        /* the creating request again: a retransmission with its branch, else
+         * a merged request (RFC 3261 8.2.2.2: 482) */
         if (d->role == SD_DLG_UAS && m->cseq == d->create_cseq && method == d->create_method && m->has_from_tag &&
             span_eq(buf, m->from_tag, rtag))
-            return SD_OK;
+            return branch && branch == d->create_branch ? SD_OK
+                                                         : reply_to(d, buf, m, 482, NULL, -1, reply, err);
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     }
     if (!span_eq(buf, m->to_tag, ltag) || !m->has_from_tag || rtag.len == 0 || !span_eq(buf, m->from_tag, rtag))
@@ -979,6 +1001,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
         s->ltag = d->ltag;
         s->ruri = d->ruri;
         atomic_store(&s->local_seq, SEQ_SET | d->create_cseq);
+        atomic_store(&s->seq_first, d->create_cseq);
         s->flags = (uint16_t)(d->flags & F_SECURE);
         if (d->create_method == SD_M_INVITE) {
             s->flags |= F_INV_OUT | F_GOT_1XX;
@@ -1288,6 +1311,26 @@ out:
     return rc;
 }
 
+/* Whether the dialog may send a `mid` request now (lock held; not CANCEL). */
+static sd_err request_allowed(const sd_dialog *d, int mid, sd_error *err)
+{
+    if (d->flags & F_CLOSED) return sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+    if (d->state == SD_DLG_NONE || d->state == SD_DLG_TERMINATED)
+        return sd_error_set(err, SD_ESTATE, SIZE_MAX, "no request can be sent in a %s dialog",
+                            sd_dlg_state_name((sd_dlg_state)d->state));
+    if (mid == SD_M_INVITE && (d->flags & (F_INV_OUT | F_INV_IN | F_ACK_OUT | F_ACK_IN)))
+        return sd_error_set(err, SD_ESTATE, SIZE_MAX, "an INVITE is in progress%s (RFC 3261 14.1)",
+                            (d->flags & (F_ACK_OUT | F_ACK_IN)) ? ": its 2xx is not acknowledged yet" : "");
+    if (mid == SD_M_BYE) {
+        if (d->role == SD_DLG_UAS && d->state == SD_DLG_EARLY)
+            return sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee must not send BYE on an early dialog (RFC 3261 15)");
+        if (d->flags & F_ACK_IN)
+            return sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee sends BYE only after the ACK of its 2xx (RFC 3261 15)");
+        if (d->state == SD_DLG_TERMINATING) return sd_error_set(err, SD_ESTATE, SIZE_MAX, "a BYE was sent already");
+    }
+    return SD_OK;
+}
+
 sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names, const sd_str *values, size_t n,
                                 const char *body, size_t body_len, sd_buf *out, uint32_t *cseq_out, sd_error *err)
 {
@@ -1302,14 +1345,23 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
     fired f = {0};
     size_t before = out->len;
     uint32_t cseq = 0;
-    sd_lock_acquire(&d->lock);
-    if (d->flags & F_CLOSED) {
-        rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
-        goto done;
+    if (mid != SD_M_CANCEL) {
+        /* check, then take the number atomically with the lock released (N
+         * threads get N distinct, contiguous numbers whatever the lock
+         * does), then check again and build. A refused request takes no
+         * number, unless the state changed in between: then its number is
+         * used up (dialog.h). */
+        sd_lock_acquire(&d->lock);
+        rc = request_allowed(d, mid, err);
+        sd_lock_release(&d->lock);
+        if (rc != SD_OK || (rc = next_cseq(d, &cseq, err)) != SD_OK) return rc;
     }
+    sd_lock_acquire(&d->lock);
     if (mid == SD_M_CANCEL) {
         /* RFC 3261 9.1: only a pending INVITE, only after a provisional response */
-        if (!(d->flags & F_INV_OUT) || d->creq == NULL) {
+        if (d->flags & F_CLOSED) {
+            rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
+        } else if (!(d->flags & F_INV_OUT) || d->creq == NULL) {
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no INVITE of ours is pending: nothing to CANCEL");
         } else if (!(d->flags & F_GOT_1XX)) {
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX,
@@ -1320,31 +1372,7 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
         }
         goto done;
     }
-    if (d->state == SD_DLG_NONE || d->state == SD_DLG_TERMINATED) {
-        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "no request can be sent in a %s dialog",
-                          sd_dlg_state_name((sd_dlg_state)d->state));
-        goto done;
-    }
-    if (mid == SD_M_INVITE && (d->flags & (F_INV_OUT | F_INV_IN | F_ACK_OUT | F_ACK_IN))) {
-        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "an INVITE is in progress%s (RFC 3261 14.1)",
-                          (d->flags & (F_ACK_OUT | F_ACK_IN)) ? ": its 2xx is not acknowledged yet" : "");
-        goto done;
-    }
-    if (mid == SD_M_BYE) {
-        if (d->role == SD_DLG_UAS && d->state == SD_DLG_EARLY) {
-            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee must not send BYE on an early dialog (RFC 3261 15)");
-            goto done;
-        }
-        if (d->flags & F_ACK_IN) {
-            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the callee sends BYE only after the ACK of its 2xx (RFC 3261 15)");
-            goto done;
-        }
-        if (d->state == SD_DLG_TERMINATING) {
-            rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "a BYE was sent already");
-            goto done;
-        }
-    }
-    if ((rc = next_cseq(d, &cseq, err)) != SD_OK) goto done;
+    if ((rc = request_allowed(d, mid, err)) != SD_OK) goto done;
     if ((rc = build_request(d, method, cseq, NULL, names, values, n, body, body_len, out, err)) != SD_OK) goto done;
     if (mid == SD_M_INVITE) {
         /* keep our re-INVITE for its CANCEL and for matching */
@@ -1403,7 +1431,9 @@ sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, c
     } else {
         rc = build_request(d, S("ACK", 3), resp->cseq, NULL, names, values, n, body, body_len, out, err);
         if (rc == SD_OK) {
-            d->flags &= (uint16_t)~F_ACK_OUT;
+            /* the ACK state follows our latest INVITE: acknowledging an
+             * older 2xx again leaves the latest one waiting */
+            if (resp->cseq == d->ack_cseq_out) d->flags &= (uint16_t)~F_ACK_OUT;
             d->last_activity = now(d);
         }
     }
@@ -1587,6 +1617,7 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     uint64_t ls = atomic_load(&d->local_seq);
     s->has_local_seq = (ls & SEQ_SET) != 0;
     s->local_seq = (uint32_t)(ls & (SEQ_SET - 1));
+    s->first_local_seq = s->has_local_seq ? atomic_load(&d->seq_first) : 0;
     s->has_remote_seq = (d->flags & F_REMOTE_SEQ) != 0;
     s->remote_seq = d->remote_seq;
     s->invite_pending_out = (d->flags & F_INV_OUT) != 0;
@@ -1696,7 +1727,10 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
         d->flags |= F_REMOTE_SEQ;
         d->remote_seq = s->remote_seq;
     }
-    if (s->has_local_seq) atomic_store(&d->local_seq, SEQ_SET | s->local_seq);
+    if (s->has_local_seq) {
+        atomic_store(&d->local_seq, SEQ_SET | s->local_seq);
+        atomic_store(&d->seq_first, s->first_local_seq <= s->local_seq ? s->first_local_seq : 0);
+    }
     d->create_method = NO_METHOD;
     d->create_cseq = 0;
     d->created_at = s->created_at;

@@ -712,6 +712,7 @@ static PyObject *dialog_snapshot(DialogObject *self, PyObject *unused)
               set_item(d, "route_set", route_list(s->route_set)) < 0 ||
               set_item(d, "local_seq", s->has_local_seq ? PyLong_FromUnsignedLong(s->local_seq) : Py_NewRef(Py_None)) < 0 ||
               set_item(d, "remote_seq", s->has_remote_seq ? PyLong_FromUnsignedLong(s->remote_seq) : Py_NewRef(Py_None)) < 0 ||
+              set_item(d, "first_local_seq", s->first_local_seq ? PyLong_FromUnsignedLong(s->first_local_seq) : Py_NewRef(Py_None)) < 0 ||
               set_item(d, "secure", PyBool_FromLong(s->secure)) < 0 ||
               set_item(d, "closed", PyBool_FromLong(s->closed)) < 0 ||
               set_item(d, "created_at", PyFloat_FromDouble((double)s->created_at / 1e9)) < 0 ||
@@ -812,6 +813,16 @@ static PyObject *dialog_restore(PyTypeObject *type, PyObject *snapobj)
         snap_seq(snapobj, "local_seq", &s.has_local_seq, &s.local_seq) < 0 ||
         snap_seq(snapobj, "remote_seq", &s.has_remote_seq, &s.remote_seq) < 0)
         goto out;
+    {
+        /* optional: older snapshots have no first_local_seq */
+        uint8_t has = 0;
+        PyObject *fv = PyMapping_GetItemString(snapobj, "first_local_seq");
+        if (fv == NULL) PyErr_Clear();
+        else {
+            Py_DECREF(fv);
+            if (snap_seq(snapobj, "first_local_seq", &has, &s.first_local_seq) < 0) goto out;
+        }
+    }
     if (str_eq_c(role, "uac")) s.role = SD_DLG_UAC;
     else if (str_eq_c(role, "uas")) s.role = SD_DLG_UAS;
     else {

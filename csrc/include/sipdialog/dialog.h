@@ -266,6 +266,7 @@ typedef struct sd_dlg_snap {
     uint8_t invite_pending_out, invite_pending_in; /* INVITE transactions in progress */
     uint8_t ack_pending_out, ack_pending_in;       /* 2xx to INVITE not yet acknowledged */
     uint32_t local_seq, remote_seq;
+    uint32_t first_local_seq;           /* the first local number used (0: unknown) */
     sd_str call_id, local_tag, remote_tag;
     sd_str local_uri, remote_uri;       /* From/To URIs (12.1.1, 12.1.2) */
     sd_str local_header, remote_header; /* From/To values as sent, with the tags */
