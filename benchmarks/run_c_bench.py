@@ -8,11 +8,20 @@ sipdialog/floor (how far sipdialog is above a memchr line split), and the
 means over the files every parser accepted.
 
     python3 benchmarks/run_c_bench.py [--batches N] [--batch-ms MS] [--copies K]
+                                      [--rounds R] [--sequential]
                                       [--peers sipdialog,osip,sofia,floor] [FILE...]
 
 Default files: benchmarks/corpus/*.sip (the shared corpus and messages of our
 own); files with identical bytes are measured once.
+
+The machine is shared, so its load changes while the benchmark runs. By
+default the peers are interleaved: R rounds (default 3), each measuring
+every file with every peer in turn (N / R batches each, at least 5), so a
+change of load falls on all peers alike; a figure is the median of its
+rounds' medians. --sequential measures one peer after the other over all
+files, N batches each (the method of the earlier figures).
 """
+import statistics
 import argparse
 import glob
 import hashlib
@@ -67,6 +76,8 @@ def main():
     ap.add_argument("--batch-ms", type=int, default=20)
     ap.add_argument("--copies", type=int, default=64)
     ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sequential", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
 
@@ -79,13 +90,28 @@ def main():
     for p in peers:
         if p not in PEERS:
             sys.exit("unknown peer %s" % p)
-    extra = ["--batches", str(args.batches), "--batch-ms", str(args.batch_ms),
-             "--copies", str(args.copies)]
-
     results = {}
-    for p in peers:
-        print("measuring %s ..." % p, file=sys.stderr, flush=True)
-        results[p] = run_peer(p, files, extra)
+    if args.sequential or args.rounds <= 1:
+        batches = args.batches
+        extra = ["--batches", str(batches), "--batch-ms", str(args.batch_ms), "--copies", str(args.copies)]
+        for p in peers:
+            print("measuring %s ..." % p, file=sys.stderr, flush=True)
+            results[p] = run_peer(p, files, extra)
+        method = "%d batches of ~%d ms" % (batches, args.batch_ms)
+    else:
+        batches = max(5, args.batches // args.rounds)
+        extra = ["--batches", str(batches), "--batch-ms", str(args.batch_ms), "--copies", str(args.copies)]
+        runs = {}
+        for r in range(args.rounds):
+            print("round %d of %d ..." % (r + 1, args.rounds), file=sys.stderr, flush=True)
+            for f in files:
+                for p in peers:
+                    for name, val in run_peer(p, [f], extra).items():
+                        runs.setdefault(p, {}).setdefault(name, []).append(val)
+        for p, per in runs.items():
+            # a file a peer rejected in any round counts as rejected
+            results[p] = {f: statistics.median(v) for f, v in per.items() if len(v) == args.rounds}
+        method = "%d rounds of %d batches of ~%d ms, peers interleaved" % (args.rounds, batches, args.batch_ms)
 
     def get(p, f):
         return results.get(p, {}).get(f)
@@ -99,8 +125,7 @@ def main():
     namew = max(len(os.path.basename(f)) for f in files + ["file"])
     head = "%-*s %8s" % (namew, "file", "bytes") + "".join("%10s" % p for p in peers) + \
         "".join("%10s" % c[0] for c in ratio_cols)
-    print("median ns per parse (%d batches of ~%d ms, %d varied copies per file)"
-          % (args.batches, args.batch_ms, args.copies))
+    print("median ns per parse (%s, %d varied copies per file)" % (method, args.copies))
     print(head)
     print("-" * len(head))
     common = []

@@ -52,7 +52,7 @@ TEST(test_fast_call_id)
     sd_error e;
     size_t o = callid_off("BYE");
     char cid[80];
-    for (size_t len = 2; len < 60; len++) {
+    for (size_t len = 2; len < 72; len++) {
         for (size_t at = 0; at < len; at++) {
             memset(cid, 'a', len);
             cid[len] = '\0';
