@@ -41,7 +41,8 @@ enum {
     F_INV_IN = 1u << 4,   /* their INVITE in progress (we sent no final response) */
     F_ACK_OUT = 1u << 5,  /* we received a 2xx to INVITE and sent no ACK yet */
     F_ACK_IN = 1u << 6,   /* we sent a 2xx to INVITE and got no ACK yet */
-    F_GOT_1XX = 1u << 7   /* UAC: some provisional response arrived (CANCEL may go) */
+    F_GOT_1XX = 1u << 7,  /* UAC: some provisional response arrived (CANCEL may go) */
+    F_STRICT = 1u << 8    /* the first route is a strict router (RFC 3261 12.2.1.1) */
 };
 
 typedef struct span16 {
@@ -335,6 +336,15 @@ out:
     return rc;
 }
 
+static int first_route_strict(const char *routes, size_t len);
+
+static void set_strict(sd_dialog *d)
+{
+    sd_str r = S(d->arena + d->slot[SL_ROUTES].off, d->slot[SL_ROUTES].len);
+    if (first_route_strict(r.p, r.len)) d->flags |= F_STRICT;
+    else d->flags &= (uint16_t)~F_STRICT;
+}
+
 /* Rebuild the arena with the slots in `repl` that have p != NULL replaced.
  * Either everything changes or nothing (SD_ENOMEM/SD_ELIMIT). */
 static sd_err arena_replace(sd_dialog *d, const sd_str repl[SL__N], sd_error *err)
@@ -626,6 +636,7 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
         [SL_ROUTES] = S(routes ? routes : "", rlen),
     };
     if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    set_strict(d);
     d->luri = turi;
     d->ltag = ttag;
     d->ruri = furi;
@@ -733,6 +744,7 @@ static sd_err learn_remote(sd_dialog *d, const char *buf, const sd_msg *m, sd_er
     };
     if (target) repl[SL_REMOTE_TARGET] = S(target, glen);
     if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    set_strict(d);
     d->ruri = turi;
     d->rtag = ttag;
 out:
@@ -1082,34 +1094,53 @@ static sd_err new_branch(sd_dialog *d, char out[23], sd_error *err)
     return SD_OK;
 }
 
-/* "SIP/2.0/UDP host[:port];branch=..." from the local target URI. */
-static sd_err via_value(sd_dialog *d, char *out, size_t cap, size_t *len, sd_error *err)
+/* Append p[0..n) at *w (the caller sized the buffer). */
+static char *put(char *w, const char *p, size_t n)
+{
+    memcpy(w, p, n);
+    return w + n;
+}
+
+static char *put_u32(char *w, uint32_t v)
+{
+    char tmp[10];
+    int k = 0;
+    do {
+        tmp[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k) *w++ = tmp[--k];
+    return w;
+}
+
+/* "SIP/2.0/UDP host[:port];branch=..." from the local target URI, into
+ * out (at least 80 + host bytes: the caller gives lt.len + 96). */
+static sd_err via_value(sd_dialog *d, char *out, size_t *len, sd_error *err)
 {
     sd_str lt = slot_str(d, SL_LOCAL_TARGET);
     sd_uri u;
     if (lt.len == 0 || sd_uri_parse(lt.p, (sd_span){0, (uint32_t)lt.len}, 0, &u, err) != SD_OK)
         return sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no usable local target for its Via");
-    const char *tp = u.scheme_id == SD_URI_SIPS ? "TLS" : "UDP";
-    size_t tpl = 3;
-    char tbuf[16];
+    char *w = put(out, "SIP/2.0/", 8);
     sd_span tv;
-    if (u.params.len && sd_param_find(lt.p, u.params, 1, "transport", 9, &tv) == 1 && tv.len && tv.len < sizeof tbuf) {
+    if (u.params.len && sd_param_find(lt.p, u.params, 1, "transport", 9, &tv) == 1 && tv.len && tv.len <= 16) {
         for (uint32_t i = 0; i < tv.len; i++) {
             char c = lt.p[tv.off + i];
-            tbuf[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+            *w++ = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
         }
-        tp = tbuf;
-        tpl = tv.len;
+    } else {
+        w = put(w, u.scheme_id == SD_URI_SIPS ? "TLS" : "UDP", 3);
     }
-    char br[23];
-    sd_err rc = new_branch(d, br, err);
+    *w++ = ' ';
+    w = put(w, lt.p + u.host.off, u.host.len);
+    if (u.port >= 0) {
+        *w++ = ':';
+        w = put_u32(w, (uint32_t)u.port);
+    }
+    w = put(w, ";branch=", 8);
+    sd_err rc = new_branch(d, w, err);
     if (rc != SD_OK) return rc;
-    int k = u.port >= 0 ? snprintf(out, cap, "SIP/2.0/%.*s %.*s:%d;branch=%.23s", (int)tpl, tp, (int)u.host.len,
-                                   lt.p + u.host.off, (int)u.port, br)
-                        : snprintf(out, cap, "SIP/2.0/%.*s %.*s;branch=%.23s", (int)tpl, tp, (int)u.host.len,
-                                   lt.p + u.host.off, br);
-    if (k < 0 || (size_t)k >= cap) return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Via too long");
-    *len = (size_t)k;
+    *len = (size_t)(w + 23 - out);
     return SD_OK;
 }
 
@@ -1141,89 +1172,88 @@ static size_t strip_for_ruri(const char *uri, size_t len, char *out)
     return w;
 }
 
-/* Route set element spans (within routes[0..len)) and whether the first
- * is a strict router. */
-typedef struct rroute {
-    size_t n;
-    sd_span item[64];
-    sd_span uri[64];
-    int strict;
-} rroute;
-
-static void routes_split(const char *routes, size_t len, rroute *r)
+/* 1 when the first route of a route set is a strict router (its URI has
+ * no lr parameter, RFC 3261 12.2.1.1); computed when the set is set. */
+static int first_route_strict(const char *routes, size_t len)
 {
     uint32_t pos = 0;
-    sd_span it;
-    r->n = 0;
-    r->strict = 0;
-    while (r->n < 64 && sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) == 1) {
-        sd_nameaddr na;
-        if (sd_nameaddr_parse(routes, it, 0, &na, NULL) != SD_OK) continue; /* checked on the way in */
-        r->item[r->n] = it;
-        r->uri[r->n] = na.uri;
-        r->n++;
-    }
-    if (r->n) {
-        sd_uri u;
-        sd_span lr;
-        if (sd_uri_parse(routes, r->uri[0], 0, &u, NULL) == SD_OK)
-            r->strict = !(u.params.len && sd_param_find(routes, u.params, 1, "lr", 2, &lr) == 1);
-    }
+    sd_span it, lr;
+    sd_nameaddr na;
+    sd_uri u;
+    if (len == 0 || sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) != 1 ||
+        sd_nameaddr_parse(routes, it, 0, &na, NULL) != SD_OK || sd_uri_parse(routes, na.uri, 0, &u, NULL) != SD_OK)
+        return 0;
+    return !(u.params.len && sd_param_find(routes, u.params, 1, "lr", 2, &lr) == 1);
 }
+
+#define STACK_HDRS 112
+#define STACK_SCRATCH 2048
 
 /*
  * Build a request from the dialog state (lock held): method, CSeq number,
- * extra header pairs and body. `cancel_of` non-NULL: a CANCEL of that kept
- * request instead (RFC 3261 9.1).
+ * extra header pairs (already checked) and body. `cancel_of` non-NULL: a
+ * CANCEL of that kept request instead (RFC 3261 9.1). Everything but the
+ * caller's headers comes from strings the dialog checked when they came
+ * in, so it goes to the serializer as trusted.
  */
 static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const kept *cancel_of, const sd_str *unames,
                             const sd_str *uvalues, size_t un, const char *body, size_t body_len, sd_buf *out,
                             sd_error *err)
 {
     int mid = sd_method_lookup(method.p, method.len);
-    size_t cap = un + 72 + 8;
-    sd_str *nm = malloc(cap * 2 * sizeof *nm);
-    char *scratch = NULL;
+    size_t cap = un + 64 + 8;
+    sd_str nm_stack[2 * STACK_HDRS];
+    uint8_t tr_stack[STACK_HDRS];
+    char sc_stack[STACK_SCRATCH];
+    sd_str *nm = cap <= STACK_HDRS ? nm_stack : malloc(cap * 2 * sizeof *nm + cap);
     if (nm == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
     sd_str *vl = nm + cap;
+    uint8_t *trust = cap <= STACK_HDRS ? tr_stack : (uint8_t *)(vl + cap);
+    char *scratch = NULL;
     size_t k = 0;
     sd_err rc = SD_OK;
-    char via[600], cseqv[48];
-    size_t vlen = 0;
     sd_str ruri;
-    rroute rr;
-    sd_str routes = slot_str(d, SL_ROUTES), rt = slot_str(d, SL_REMOTE_TARGET);
-    int cl = snprintf(cseqv, sizeof cseqv, "%u %.*s", cseq, (int)(method.len > 32 ? 32 : method.len), method.p);
+    sd_str routes = slot_str(d, SL_ROUTES), rt = slot_str(d, SL_REMOTE_TARGET), lt = slot_str(d, SL_LOCAL_TARGET);
+    size_t need = cancel_of ? (size_t)cancel_of->m.msg_start + cancel_of->m.msg_len + 64
+                            : routes.len + rt.len + 2 * lt.len + method.len + 256;
+    scratch = need <= STACK_SCRATCH ? sc_stack : malloc(need);
+    if (scratch == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
+    char *w = scratch;
+    /* CSeq value */
+    char *cs = w;
+    w = put_u32(w, cseq);
+    *w++ = ' ';
+    w = put(w, method.p, method.len);
+    sd_str cseqv = S(cs, (size_t)(w - cs));
     if (cancel_of) {
         /* RFC 3261 9.1: Request-URI, Call-ID, From, To, top Via and Route as
          * in the request cancelled; CSeq number too, method CANCEL */
         const char *kb = KEPT_BUF(cancel_of);
         const sd_msg *km = &cancel_of->m;
-        size_t bytes = (size_t)km->msg_start + km->msg_len;
-        if ((scratch = malloc(bytes + 1)) == NULL) {
-            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
-            goto out;
-        }
-        char *w = scratch;
         ruri = S(kb + km->ruri.off, km->ruri.len);
-        int vi = km->first[SD_H_VIA];
         /* the top Via: first element of the first Via header */
         uint32_t pos = 0;
         sd_span top;
-        const sd_header *vh = &km->hdrs[vi];
+        const sd_header *vh = &km->hdrs[km->first[SD_H_VIA]];
         size_t vl0 = (vh->flags & SD_HF_FOLDED) ? sd_unfold(kb + vh->value.off, vh->value.len, w)
                                                  : (memcpy(w, kb + vh->value.off, vh->value.len), vh->value.len);
         if (sd_list_next(w, (sd_span){0, (uint32_t)vl0}, &pos, &top) != 1) top = (sd_span){0, (uint32_t)vl0};
         nm[k] = S("Via", 3);
+        trust[k] = SD_BUILD_COPIED;
         vl[k++] = S(w + top.off, top.len);
         w += vl0;
         nm[k] = S("Max-Forwards", 12);
+        trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = S("70", 2);
         for (int i = -1; (i = sd_msg_next(km, SD_H_ROUTE, i)) >= 0 && k < cap - un - 8;) {
             const sd_header *h = &km->hdrs[i];
             size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
                                                   : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
             nm[k] = S("Route", 5);
+            trust[k] = SD_BUILD_COPIED;
             vl[k++] = S(w, l);
             w += l;
         }
@@ -1233,81 +1263,95 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ke
             size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
                                                   : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
             nm[k] = S(sd_hdr_name(copy[c]), strlen(sd_hdr_name(copy[c])));
+            trust[k] = SD_BUILD_COPIED;
             vl[k++] = S(w, l);
             w += l;
         }
         nm[k] = S("CSeq", 4);
-        vl[k++] = S(cseqv, (size_t)cl);
+        trust[k] = SD_BUILD_TRUSTED;
+        vl[k++] = cseqv;
     } else {
         if (rt.len == 0) {
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no remote target yet");
             goto out;
         }
-        if ((rc = via_value(d, via, sizeof via, &vlen, err)) != SD_OK) goto out;
-        routes_split(routes.p, routes.len, &rr);
-        sd_str lt = slot_str(d, SL_LOCAL_TARGET);
-        /* strict Request-URI and last Route, then Contact */
-        if ((scratch = malloc(routes.len + rt.len + lt.len + 16)) == NULL) {
-            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
-            goto out;
-        }
+        size_t vlen = 0;
+        char *via = w;
+        if ((rc = via_value(d, via, &vlen, err)) != SD_OK) goto out;
+        w += vlen;
         nm[k] = S("Via", 3);
+        trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = S(via, vlen);
         if (!user_has(unames, un, SD_H_MAX_FORWARDS)) {
             nm[k] = S("Max-Forwards", 12);
+            trust[k] = SD_BUILD_TRUSTED;
             vl[k++] = S("70", 2);
         }
-        if (rr.n && rr.strict) {
+        /* the route set, one Route header per entry */
+        uint32_t pos = 0;
+        sd_span it;
+        size_t first_route = k;
+        while (k < cap - un - 8 && sd_list_next(routes.p, (sd_span){0, (uint32_t)routes.len}, &pos, &it) == 1) {
+            nm[k] = S("Route", 5);
+            trust[k] = SD_BUILD_TRUSTED;
+            vl[k++] = S(routes.p + it.off, it.len);
+        }
+        if (k > first_route && (d->flags & F_STRICT)) {
             /* strict routing (12.2.1.1): the first route is the
              * Request-URI, the remote target the last Route */
-            size_t l = strip_for_ruri(routes.p + rr.uri[0].off, rr.uri[0].len, scratch);
-            ruri = S(scratch, l);
-            for (size_t i = 1; i < rr.n; i++) {
-                nm[k] = S("Route", 5);
-                vl[k++] = S(routes.p + rr.item[i].off, rr.item[i].len);
+            sd_nameaddr na;
+            sd_str r0 = vl[first_route];
+            if (sd_nameaddr_parse(r0.p, (sd_span){0, (uint32_t)r0.len}, 0, &na, NULL) != SD_OK) {
+                rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the first route is not a name-addr");
+                goto out;
             }
-            char *w = scratch + l;
-            w[0] = '<';
-            memcpy(w + 1, rt.p, rt.len);
-            w[rt.len + 1] = '>';
-            nm[k] = S("Route", 5);
-            vl[k++] = S(w, rt.len + 2);
+            size_t l = strip_for_ruri(r0.p + na.uri.off, na.uri.len, w);
+            ruri = S(w, l);
+            w += l;
+            memmove(vl + first_route, vl + first_route + 1, (k - first_route - 1) * sizeof *vl);
+            char *lr = w;
+            *w++ = '<';
+            w = put(w, rt.p, rt.len);
+            *w++ = '>';
+            vl[k - 1] = S(lr, rt.len + 2);
         } else {
             ruri = rt;
-            for (size_t i = 0; i < rr.n; i++) {
-                nm[k] = S("Route", 5);
-                vl[k++] = S(routes.p + rr.item[i].off, rr.item[i].len);
-            }
         }
         nm[k] = S("From", 4);
+        trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = slot_str(d, SL_LOCAL_HDR);
         nm[k] = S("To", 2);
+        trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = slot_str(d, SL_REMOTE_HDR);
         nm[k] = S("Call-ID", 7);
+        trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = slot_str(d, SL_CALL_ID);
         nm[k] = S("CSeq", 4);
-        vl[k++] = S(cseqv, (size_t)cl);
+        trust[k] = SD_BUILD_TRUSTED;
+        vl[k++] = cseqv;
         if (needs_contact(mid) && !user_has(unames, un, SD_H_CONTACT)) {
-            char *c = scratch + routes.len + rt.len + 8;
-            c[0] = '<';
-            memcpy(c + 1, lt.p, lt.len);
-            c[lt.len + 1] = '>';
+            char *c = w;
+            *w++ = '<';
+            w = put(w, lt.p, lt.len);
+            *w++ = '>';
             nm[k] = S("Contact", 7);
+            trust[k] = SD_BUILD_TRUSTED;
             vl[k++] = S(c, lt.len + 2);
         }
     }
-    if (ruri.len == 0) {
-        rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog has no remote target yet");
-        goto out;
-    }
     for (size_t i = 0; i < un; i++) {
         nm[k] = unames[i];
+        /* checked by check_user_headers; a Content-Length the serializer
+         * compares with the body and writes once itself */
+        trust[k] = sd_hdr_lookup(unames[i].p, unames[i].len) == SD_H_CONTENT_LENGTH ? SD_BUILD_CHECKED
+                                                                                     : SD_BUILD_TRUSTED;
         vl[k++] = uvalues[i];
     }
-    rc = sd_msg_build(out, method, ruri, 0, S(NULL, 0), nm, vl, NULL, k, body, body_len, err);
+    rc = sd_msg_build_ex(out, method, ruri, 0, S(NULL, 0), nm, vl, trust, k, body, body_len, SD_BUILD_TRUSTED_RURI,
+                         err);
 out:
-    free(scratch);
-    free(nm);
+    if (scratch != sc_stack) free(scratch);
+    if (nm != nm_stack) free(nm);
     return rc;
 }
 
@@ -1705,6 +1749,7 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
         free_dialog(d);
         return rc;
     }
+    set_strict(d);
     if (s->nhistory > 2) {
         d->hist = malloc(s->nhistory * sizeof *d->hist);
         if (d->hist == NULL) {

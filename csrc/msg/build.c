@@ -125,13 +125,37 @@ static int cl_equals(sd_str v, size_t len)
     return acc == len;
 }
 
+/* Decimal digits of v into the end of buf[0..20); returns the start. */
+static char *utoa_end(char *end, size_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
                     const sd_str *values, const uint8_t *copied, size_t n, const char *body, size_t body_len,
                     sd_error *err)
 {
+    /* public callers can only say "copied": trusted parts are the core's */
+    if (copied)
+        for (size_t i = 0; i < n; i++)
+            if (copied[i] > SD_BUILD_COPIED) return sd_error_set(err, SD_EINVAL, 0, "bad copied flag");
+    return sd_msg_build_ex(out, method, ruri, status, reason, names, values, copied, n, body, body_len, 0, err);
+}
+
+sd_err sd_msg_build_ex(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
+                       const sd_str *values, const uint8_t *copied, size_t n, const char *body, size_t body_len,
+                       unsigned flags, sd_error *err)
+{
     size_t i, k;
     /* check every part first */
-    if (status == 0) {
+    if (status == 0 && (flags & SD_BUILD_TRUSTED_RURI)) {
+        if (method.len == 0) return sd_error_set(err, SD_EVALID, 0, "method is not a token");
+    } else if (status == 0) {
         if (method.len == 0 || (k = first_not(method.p, method.len, SD_C_TOKEN)) < method.len)
             return sd_error_set(err, SD_EVALID, method.len ? k : 0, "method is not a token");
         if (ruri.len > 0xffffffffu)
@@ -151,6 +175,7 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
     static const sd_validator v_token = {SD_V_TOKEN, 0}, v_value = {SD_V_HEADER_VALUE, 0};
     for (i = 0; i < n; i++) {
         sd_error ve;
+        if (copied && copied[i] == SD_BUILD_TRUSTED) continue; /* made by the core from checked parts */
         if (sd_validate(&v_token, names[i].p, names[i].len, &ve) != SD_OK)
             return sd_error_set(err, SD_EVALID, ve.offset, "header name #%zu: %s", i + 1, ve.reason);
         if (copied && copied[i]) {
@@ -173,19 +198,27 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
         sd_buf_append(out, ruri.p, ruri.len);
         sd_buf_append(out, " SIP/2.0\r\n", 10);
     } else {
-        sd_buf_appendf(out, "SIP/2.0 %03d ", status);
+        char sl[13] = {'S', 'I', 'P', '/', '2', '.', '0', ' ', (char)('0' + status / 100),
+                       (char)('0' + status / 10 % 10), (char)('0' + status % 10), ' ', 0};
+        sd_buf_append(out, sl, 12);
         sd_buf_append(out, reason.p, reason.len);
         sd_buf_append(out, "\r\n", 2);
     }
     for (i = 0; i < n; i++) {
-        /* every Content-Length is written once, below, from the body length */
-        if (sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH) continue;
+        /* every Content-Length is written once, below, from the body length
+         * (trusted parts are never one) */
+        if ((!copied || copied[i] != SD_BUILD_TRUSTED) &&
+            sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH)
+            continue;
         sd_buf_append(out, names[i].p, names[i].len);
         sd_buf_append(out, ": ", 2);
         sd_buf_append(out, values[i].p, values[i].len);
         sd_buf_append(out, "\r\n", 2);
     }
-    sd_buf_appendf(out, "Content-Length: %zu\r\n\r\n", body_len);
+    char num[24], *np = utoa_end(num + sizeof num, body_len);
+    sd_buf_append(out, "Content-Length: ", 16);
+    sd_buf_append(out, np, (size_t)(num + sizeof num - np));
+    sd_buf_append(out, "\r\n\r\n", 4);
     sd_buf_append(out, body, body_len);
     if (out->failed) {
         if (out->p && out->cap > start) {

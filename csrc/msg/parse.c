@@ -719,6 +719,7 @@ sd_err sd_msg_parse(const char *buf, size_t len, const sd_parse_opts *opts, sd_m
     out->hdrs = hdrs;
     out->max_forwards = -1;
     out->content_length = -1;
+    out->uris_checked = (opts->flags & SD_PARSE_CHECK_URIS) != 0;
     pstate st = {buf, opts, out, err, 0, NULL};
 
     const char *p = buf, *end = buf + len;
