@@ -67,7 +67,7 @@ struct sd_dialog {
     const sd_dlg_env *env;
     char *arena;
     span16 slot[SL__N];
-    span16 ltag, rtag, luri, ruri; /* relative to their header slot */
+    span16 ltag, rtag; /* relative to their header slot */
     uint16_t arena_len;
     uint16_t flags;
     uint8_t state, role, create_method, last_method;
@@ -191,31 +191,102 @@ void sd_dlg_env_default(sd_dlg_env *env)
         env->branch_key = (uint64_t)sd_monotonic_ns(NULL) * 0x9e3779b97f4a7c15ull;
 }
 
-/* Unfolded copy of header `i` of m into a malloc'd buffer (*out; caller frees). */
-static sd_err header_copy(const char *buf, const sd_msg *m, int i, char **out, size_t *len, sd_error *err)
+/* The unfolded value of header `i` of m: *val points into buf when the
+ * header is not folded (*own NULL), else into a malloc'd copy (*own, which
+ * the caller frees). */
+static sd_err header_value(const char *buf, const sd_msg *m, int i, const char **val, size_t *len, char **own,
+                           sd_error *err)
 {
     const sd_header *h = &m->hdrs[i];
+    *own = NULL;
+    if (!(h->flags & SD_HF_FOLDED)) {
+        *val = buf + h->value.off;
+        *len = h->value.len;
+        return SD_OK;
+    }
     char *p = malloc(h->value.len + 1);
     if (p == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
-    *len = (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, p)
-                                      : (memcpy(p, buf + h->value.off, h->value.len), h->value.len);
-    *out = p;
+    *len = sd_unfold(buf + h->value.off, h->value.len, p);
+    *val = *own = p;
     return SD_OK;
 }
 
+/*
+ * The URI and the header parameters of a name-addr or addr-spec value that
+ * the parser checked against its grammar (RFC 3261 20.10): past a display
+ * name (tokens or a quoted-string) to '<' ... '>', or, in addr-spec form,
+ * up to the first ';' or LWS. A cheap scan, not a check. 0 when the shape
+ * is not there (the caller then takes the checking path).
+ */
+static int locate_addr(const char *v, size_t len, sd_nameaddr *na)
+{
+    size_t i = 0, lt = SIZE_MAX;
+    while (i < len && (v[i] == ' ' || v[i] == '\t')) i++;
+    for (size_t j = i; j < len; j++) {
+        char c = v[j];
+        if (c == '"') {
+            for (j++; j < len && v[j] != '"'; j++)
+                if (v[j] == '\\') j++;
+            continue;
+        }
+        if (c == '<') {
+            lt = j;
+            break;
+        }
+        if (c == ';' || c == ',') break;
+    }
+    size_t e, us;
+    if (lt != SIZE_MAX) {
+        const char *gt = memchr(v + lt + 1, '>', len - lt - 1);
+        if (gt == NULL) return 0;
+        us = lt + 1;
+        e = (size_t)(gt - v);
+        na->has_brackets = 1;
+        na->uri = (sd_span){(uint32_t)us, (uint32_t)(e - us)};
+        e++;
+    } else {
+        us = i;
+        for (e = i; e < len && v[e] != ';' && v[e] != ' ' && v[e] != '\t'; e++) {
+        }
+        na->has_brackets = 0;
+        na->uri = (sd_span){(uint32_t)us, (uint32_t)(e - us)};
+    }
+    while (e < len && v[e] != ';') e++;
+    na->params = e < len ? (sd_span){(uint32_t)e + 1, (uint32_t)(len - e - 1)} : (sd_span){(uint32_t)len, 0};
+    na->is_star = na->uri.len == 1 && v[na->uri.off] == '*';
+    return na->uri.len > 0;
+}
+
+/* 1 for a URI that starts "sip:" or "sips:" (any case). */
+static int sip_scheme(const char *p, size_t len)
+{
+    if (len < 4 || (p[0] | 32) != 's' || (p[1] | 32) != 'i' || (p[2] | 32) != 'p') return 0;
+    return p[3] == ':' || (len > 4 && (p[3] | 32) == 's' && p[4] == ':');
+}
+
 /* Locate the URI and the tag of a From/To value v[0..len): spans relative
- * to v. A missing tag gives len 0. */
-static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, span16 *uri, span16 *tag, int need_tag,
-                         const char *what, sd_error *err)
+ * to v. A missing tag gives len 0. `checked`: the parser checked the URI
+ * already (SD_PARSE_CHECK_URIS), so it is located, not parsed again. */
+static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, int checked, const sd_span *hint,
+                         span16 *tag, int need_tag, const char *what, sd_error *err)
 {
     sd_nameaddr na;
     sd_uri u;
     sd_span vs = {0, (uint32_t)len};
-    if (sd_nameaddr_parse(v, vs, 0, &na, err) != SD_OK) return SD_EINVAL;
-    if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK)
+    if (checked && hint) {
+        /* the parser checked the value and found its tag: nothing to do */
+        if (need_tag && hint->len == 0) return sd_error_set(err, SD_EINVAL, SIZE_MAX, "%s has no tag", what);
+        tag->off = (uint16_t)hint->off;
+        tag->len = (uint16_t)hint->len;
+        return SD_OK;
+    }
+    if (checked && locate_addr(v, len, &na)) {
+        /* located */
+    } else if (sd_nameaddr_parse(v, vs, 0, &na, err) != SD_OK) {
+        return SD_EINVAL;
+    } else if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK) {
         return rewrap(err, SD_EINVAL, 1, "%s URI", what);
-    uri->off = (uint16_t)na.uri.off;
-    uri->len = (uint16_t)na.uri.len;
+    }
     sd_span t = {0, 0};
     int r = na.params.len ? sd_param_find(v, na.params, 0, "tag", 3, &t) : 0;
     if (r < 0) return sd_error_set(err, SD_EINVAL, na.params.off, "%s: malformed parameters", what);
@@ -228,24 +299,51 @@ static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, span16
     return SD_OK;
 }
 
-/* The URI of the first element of the first Contact header of m, copied
- * unfolded into *out (malloc'd). SD_ENOTFOUND when m has no Contact. */
-static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim, char **out, size_t *len,
-                          sd_error *err)
+/* Where the parser found a tag (`tag`, `has`: a span of buf) within the
+ * value v[0..) of a header: a span relative to v, written to *out; NULL
+ * when the value is a copy (folded) so the span does not apply. */
+static const sd_span *tag_hint(const char *buf, const char *v, sd_span tag, int has, sd_span *out)
+{
+    if (v < buf || (has && buf + tag.off < v)) return NULL;
+    if (!has) {
+        *out = (sd_span){0, 0};
+        return out;
+    }
+    *out = (sd_span){(uint32_t)(buf + tag.off - v), tag.len};
+    return out;
+}
+
+/* The URI of the first element of the first Contact header of m: *out
+ * points into buf or into *own (malloc'd, the caller frees; NULL when
+ * nothing was copied). SD_ENOTFOUND when m has no Contact. */
+static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim, const char **out, size_t *len,
+                          char **own, sd_error *err)
 {
     int i = m->first[SD_H_CONTACT];
+    *own = NULL;
     if (i < 0) return SD_ENOTFOUND;
-    char *v;
+    const char *v;
     size_t vlen = 0;
-    if (header_copy(buf, m, i, &v, &vlen, err) != SD_OK) return SD_ENOMEM;
+    if (header_value(buf, m, i, &v, &vlen, own, err) != SD_OK) return SD_ENOMEM;
     uint32_t pos = 0;
     sd_span item;
     sd_nameaddr na;
     sd_uri u;
-    sd_err rc = SD_EINVAL;
     int r = sd_list_next(v, (sd_span){0, (uint32_t)vlen}, &pos, &item);
     if (r != 1) {
         sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact is empty or malformed");
+    } else if (m->uris_checked && locate_addr(v + item.off, item.len, &na)) {
+        /* the parser checked the URI: locate it, check only the scheme */
+        na.uri.off += item.off;
+        if (na.is_star) {
+            sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact '*' cannot be a remote target");
+        } else if (!sip_scheme(v + na.uri.off, na.uri.len)) {
+            sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact of a dialog must be a SIP or SIPS URI (RFC 3261 8.1.1.8)");
+        } else {
+            *out = v + na.uri.off;
+            *len = na.uri.len;
+            return SD_OK;
+        }
     } else if (sd_nameaddr_parse(v, item, 1, &na, err) != SD_OK) {
         /* err filled */
     } else if (na.is_star) {
@@ -255,88 +353,116 @@ static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim
     } else if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
         sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact of a dialog must be a SIP or SIPS URI (RFC 3261 8.1.1.8)");
     } else {
-        memmove(v, v + na.uri.off, na.uri.len);
+        *out = v + na.uri.off;
         *len = na.uri.len;
-        *out = v;
         return SD_OK;
     }
-    free(v);
-    return rc;
+    free(*own);
+    *own = NULL;
+    return SD_EINVAL;
 }
 
 /*
  * The Record-Route elements of m as one comma-separated route set, in
- * order or reversed (the UAC reverses, RFC 3261 12.1.2). Each element must
- * be a name-addr with a SIP/SIPS URI. *out malloc'd (NULL, len 0 when m
- * has no Record-Route).
+ * order or reversed (the UAC reverses, RFC 3261 12.1.2), written to
+ * out[0..cap) (*len; SD_ELIMIT past cap). Each element must be a name-addr
+ * with a SIP/SIPS URI: for a message whose URIs the parser checked, that
+ * is a scan for the brackets and the scheme; else the URI is parsed.
+ * *strict gets whether the first route of the set has no lr (12.2.1.1).
  */
-static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const sd_limits *lim, char **out,
-                           size_t *len, sd_error *err)
+static int first_route_strict(const char *routes, size_t len);
+
+#define ROUTES_STACK 1024
+
+/* Room for m's route set: rs (ROUTES_STACK bytes on the caller's stack)
+ * when it fits, else the heap (*own, freed by the caller). */
+static char *routes_room(const sd_msg *m, char *rs, size_t *cap, char **own)
 {
-    size_t total = 0, count = 0;
-    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) total += m->hdrs[i].value.len + 1;
-    *out = NULL;
-    *len = 0;
-    if (total == 0) return SD_OK;
-    char *tmp = malloc(total * 2 + 2);
-    if (tmp == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
-    char *res = tmp + total + 1;
-    size_t tl = 0;
-    /* all values unfolded, joined by ',' */
-    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) {
-        const sd_header *h = &m->hdrs[i];
-        if (tl) tmp[tl++] = ',';
-        tl += (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, tmp + tl)
-                                         : (memcpy(tmp + tl, buf + h->value.off, h->value.len), h->value.len);
-    }
-    /* split, check, collect element spans */
-    sd_span items[64];
-    uint32_t pos = 0;
-    sd_span it;
-    int r;
+    size_t need = 1;
+    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) need += m->hdrs[i].value.len + 1;
+    *own = NULL;
+    *cap = need;
+    if (need <= ROUTES_STACK) return rs;
+    return *own = malloc(need);
+}
+
+static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const sd_limits *lim, char *out,
+                           size_t cap, size_t *len, int *strict, sd_error *err)
+{
+    sd_str items[64];
+    size_t count = 0, total = 0;
+    char *own[64];
+    size_t nown = 0;
     sd_err rc = SD_OK;
-    while ((r = sd_list_next(tmp, (sd_span){0, (uint32_t)tl}, &pos, &it)) == 1) {
-        sd_nameaddr na;
-        sd_uri u;
-        if (count == 64) {
+    *len = 0;
+    *strict = 0;
+    for (int i = -1; (i = sd_msg_next(m, SD_H_RECORD_ROUTE, i)) >= 0;) {
+        const char *v;
+        size_t vlen;
+        char *o;
+        if (nown == 64) {
             rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "more than 64 Record-Route entries");
             goto out;
         }
-        if (sd_nameaddr_parse(tmp, it, 0, &na, err) != SD_OK || !na.has_brackets) {
-            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a name-addr", count + 1);
+        if ((rc = header_value(buf, m, i, &v, &vlen, &o, err)) != SD_OK) goto out;
+        if (o) own[nown++] = o;
+        uint32_t pos = 0;
+        sd_span it;
+        int r;
+        while ((r = sd_list_next(v, (sd_span){0, (uint32_t)vlen}, &pos, &it)) == 1) {
+            sd_nameaddr na;
+            sd_uri u;
+            if (count == 64) {
+                rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "more than 64 Record-Route entries");
+                goto out;
+            }
+            if (m->uris_checked && locate_addr(v + it.off, it.len, &na) && na.has_brackets) {
+                /* the parser checked this name-addr and its URI */
+                if (!sip_scheme(v + it.off + na.uri.off, na.uri.len)) {
+                    rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI",
+                                      count + 1);
+                    goto out;
+                }
+            } else if (sd_nameaddr_parse(v, it, 0, &na, err) != SD_OK || !na.has_brackets) {
+                rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a name-addr", count + 1);
+                goto out;
+            } else if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK) {
+                rc = rewrap(err, SD_EINVAL, 0, "Record-Route entry %zu", count + 1);
+                goto out;
+            } else if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
+                rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI", count + 1);
+                goto out;
+            }
+            items[count++] = S(v + it.off, it.len);
+            total += it.len + 1;
+        }
+        if (r < 0) {
+            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "malformed Record-Route list");
             goto out;
         }
-        if (sd_uri_parse(tmp, na.uri, lim->max_uri, &u, err) != SD_OK) {
-            rc = rewrap(err, SD_EINVAL, 0, "Record-Route entry %zu", count + 1);
-            goto out;
-        }
-        if (u.scheme_id != SD_URI_SIP && u.scheme_id != SD_URI_SIPS) {
-            rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI", count + 1);
-            goto out;
-        }
-        items[count++] = it;
     }
-    if (r < 0) {
-        rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "malformed Record-Route list");
+    if (total > cap) {
+        rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "route set longer than %zu bytes", cap);
         goto out;
     }
     size_t rl = 0;
     for (size_t j = 0; j < count; j++) {
-        sd_span s = items[reverse ? count - 1 - j : j];
-        if (rl) res[rl++] = ',';
-        memcpy(res + rl, tmp + s.off, s.len);
-        rl += s.len;
+        sd_str it = items[reverse ? count - 1 - j : j];
+        if (rl) out[rl++] = ',';
+        memcpy(out + rl, it.p, it.len);
+        rl += it.len;
     }
-    memmove(tmp, res, rl);
-    *out = tmp;
     *len = rl;
-    return SD_OK;
+    if (count) {
+        sd_str f = items[reverse ? count - 1 : 0];
+        *strict = first_route_strict(f.p, f.len);
+    }
 out:
-    free(tmp);
+    for (size_t k = 0; k < nown; k++) free(own[k]);
     return rc;
 }
 
-static int first_route_strict(const char *routes, size_t len);
+
 
 static void set_strict(sd_dialog *d)
 {
@@ -480,8 +606,9 @@ static int creates_dialog(int method)
 
 static sd_dialog *alloc_dialog(const sd_dlg_env *env)
 {
-    sd_dialog *d = calloc(1, sizeof *d);
+    sd_dialog *d = malloc(sizeof *d); /* malloc + memset: calloc skips the thread cache */
     if (d == NULL) return NULL;
+    memset(d, 0, sizeof *d);
     atomic_init(&d->refs, 1);
     atomic_init(&d->local_seq, 0);
     d->env = env;
@@ -525,17 +652,24 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
     const sd_limits *lim = &env->parse.limits;
     sd_err rc = check_creating(buf, req, env, err);
     if (rc != SD_OK) return rc;
-    char *from = NULL, *to = NULL, *target = NULL;
+    const char *from, *to, *target = NULL;
+    char *own_f = NULL, *own_t = NULL, *own_g = NULL;
     size_t flen, tlen, glen = 0;
     sd_dialog *d = NULL;
-    span16 furi, ftag, turi, ttag;
-    if ((rc = header_copy(buf, req, req->first[SD_H_FROM], &from, &flen, err)) != SD_OK ||
-        (rc = header_copy(buf, req, req->first[SD_H_TO], &to, &tlen, err)) != SD_OK)
+    span16 ftag, ttag;
+    sd_span hf, ht;
+    if ((rc = header_value(buf, req, req->first[SD_H_FROM], &from, &flen, &own_f, err)) != SD_OK ||
+        (rc = header_value(buf, req, req->first[SD_H_TO], &to, &tlen, &own_t, err)) != SD_OK)
         goto out;
-    if ((rc = addr_parts(from, flen, lim, &furi, &ftag, 1, "From", err)) != SD_OK ||
-        (rc = addr_parts(to, tlen, lim, &turi, &ttag, 0, "To", err)) != SD_OK)
+    if ((rc = addr_parts(from, flen, lim, req->uris_checked,
+                         own_f ? NULL : tag_hint(buf, from, req->from_tag, req->has_from_tag, &hf), &ftag, 1, "From",
+                         err)) != SD_OK ||
+        (rc = addr_parts(to, tlen, lim, req->uris_checked,
+                         own_t ? NULL : tag_hint(buf, to, req->to_tag, req->has_to_tag, &ht), &ttag, 0, "To", err)) !=
+            SD_OK)
         goto out;
-    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, err)) != SD_OK) goto out;
+    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, &own_g, err)) != SD_OK)
+        goto out;
     if ((d = alloc_dialog(env)) == NULL || (d->creq = kept_new(buf, req)) == NULL) {
         rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         goto out;
@@ -549,9 +683,7 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
         [SL_ROUTES] = S("", 0),
     };
     if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
-    d->luri = furi;
     d->ltag = ftag;
-    d->ruri = turi;
     d->rtag = (span16){0, 0};
     d->role = SD_DLG_UAC;
     d->state = SD_DLG_NONE;
@@ -568,9 +700,9 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
     d = NULL;
 out:
     if (d) free_dialog(d);
-    free(from);
-    free(to);
-    free(target);
+    free(own_f);
+    free(own_t);
+    free(own_g);
     return rc;
 }
 
@@ -599,11 +731,13 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
         return rewrap(err, SD_EINVAL, 1, "local_contact");
     if (cu.scheme_id != SD_URI_SIP && cu.scheme_id != SD_URI_SIPS)
         return sd_error_set(err, SD_EINVAL, 0, "local_contact must be a SIP or SIPS URI");
-    char *from = NULL, *to = NULL, *target = NULL, *routes = NULL;
+    const char *from, *target = NULL;
+    char *to = NULL, *routes = NULL, *own_f = NULL, *own_g = NULL, *own_r = NULL, rs[ROUTES_STACK];
     size_t flen, tlen, glen = 0, rlen = 0;
     sd_dialog *d = NULL;
-    span16 furi, ftag, turi, ttag;
-    if ((rc = header_copy(buf, req, req->first[SD_H_FROM], &from, &flen, err)) != SD_OK) goto out;
+    span16 ftag, ttag;
+    sd_span hf, ht;
+    if ((rc = header_value(buf, req, req->first[SD_H_FROM], &from, &flen, &own_f, err)) != SD_OK) goto out;
     /* our header: the request's To plus ";tag=" and our tag */
     {
         const sd_header *h = &req->hdrs[req->first[SD_H_TO]];
@@ -616,13 +750,23 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
                                           : (memcpy(to, buf + h->value.off, h->value.len), h->value.len);
         memcpy(to + tlen, ";tag=", 5);
         memcpy(to + tlen + 5, local_tag.p, local_tag.len);
+        ht = (sd_span){(uint32_t)tlen + 5, (uint32_t)local_tag.len};
         tlen += 5 + local_tag.len;
     }
-    if ((rc = addr_parts(from, flen, lim, &furi, &ftag, 1, "From", err)) != SD_OK ||
-        (rc = addr_parts(to, tlen, lim, &turi, &ttag, 1, "To", err)) != SD_OK)
+    if ((rc = addr_parts(from, flen, lim, req->uris_checked,
+                         own_f ? NULL : tag_hint(buf, from, req->from_tag, req->has_from_tag, &hf), &ftag, 1, "From",
+                         err)) != SD_OK ||
+        (rc = addr_parts(to, tlen, lim, req->uris_checked, &ht, &ttag, 1, "To", err)) != SD_OK)
         goto out;
-    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, err)) != SD_OK) goto out;
-    if ((rc = route_set_of(buf, req, 0, lim, &routes, &rlen, err)) != SD_OK) goto out;
+    if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, &own_g, err)) != SD_OK)
+        goto out;
+    int strict;
+    size_t rcap;
+    if ((routes = routes_room(req, rs, &rcap, &own_r)) == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
+    if ((rc = route_set_of(buf, req, 0, lim, routes, rcap, &rlen, &strict, err)) != SD_OK) goto out;
     if ((d = alloc_dialog(env)) == NULL || (d->sreq = kept_new(buf, req)) == NULL) {
         rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         goto out;
@@ -633,13 +777,11 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
         [SL_REMOTE_HDR] = S(from, flen),
         [SL_LOCAL_TARGET] = local_contact,
         [SL_REMOTE_TARGET] = S(target ? target : "", glen),
-        [SL_ROUTES] = S(routes ? routes : "", rlen),
+        [SL_ROUTES] = S(routes, rlen),
     };
     if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
-    set_strict(d);
-    d->luri = turi;
+    if (strict) d->flags |= F_STRICT;
     d->ltag = ttag;
-    d->ruri = furi;
     d->rtag = ftag;
     d->role = SD_DLG_UAS;
     d->state = SD_DLG_NONE;
@@ -658,10 +800,10 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
     d = NULL;
 out:
     if (d) free_dialog(d);
-    free(from);
+    free(own_f);
     free(to);
-    free(target);
-    free(routes);
+    free(own_g);
+    free(own_r);
     return rc;
 }
 
@@ -708,18 +850,15 @@ static sd_err reply_to(sd_dialog *d, const char *buf, const sd_msg *m, int statu
 /* Refresh the remote target from m's Contact (if it has one). */
 static sd_err refresh_target(sd_dialog *d, const char *buf, const sd_msg *m, sd_error *err)
 {
-    char *t;
+    const char *t;
+    char *own;
     size_t tl;
-    sd_err rc = contact_uri(buf, m, &d->env->parse.limits, &t, &tl, err);
+    sd_err rc = contact_uri(buf, m, &d->env->parse.limits, &t, &tl, &own, err);
     if (rc == SD_ENOTFOUND) return SD_OK;
     if (rc != SD_OK) return rc;
     sd_str repl[SL__N] = {[SL_REMOTE_TARGET] = S(t, tl)};
-    if (str_eq(slot_str(d, SL_REMOTE_TARGET), t, tl)) {
-        free(t);
-        return SD_OK;
-    }
-    rc = arena_replace(d, repl, err);
-    free(t);
+    if (!str_eq(slot_str(d, SL_REMOTE_TARGET), t, tl)) rc = arena_replace(d, repl, err);
+    free(own);
     return rc;
 }
 
@@ -728,29 +867,39 @@ static sd_err refresh_target(sd_dialog *d, const char *buf, const sd_msg *m, sd_
 static sd_err learn_remote(sd_dialog *d, const char *buf, const sd_msg *m, sd_error *err)
 {
     const sd_limits *lim = &d->env->parse.limits;
-    char *to = NULL, *target = NULL, *routes = NULL;
+    const char *to = NULL, *target = NULL;
+    char *own_t = NULL, *own_g = NULL, *own_r = NULL, *routes, rs[ROUTES_STACK];
     size_t tlen, glen = 0, rlen = 0;
-    span16 turi, ttag;
+    span16 ttag;
+    sd_span ht;
     sd_err rc;
-    if ((rc = header_copy(buf, m, m->first[SD_H_TO], &to, &tlen, err)) != SD_OK) goto out;
-    if ((rc = addr_parts(to, tlen, lim, &turi, &ttag, 1, "To", err)) != SD_OK) goto out;
+    if ((rc = header_value(buf, m, m->first[SD_H_TO], &to, &tlen, &own_t, err)) != SD_OK) goto out;
+    if ((rc = addr_parts(to, tlen, lim, m->uris_checked,
+                         own_t ? NULL : tag_hint(buf, to, m->to_tag, m->has_to_tag, &ht), &ttag, 1, "To", err)) != SD_OK)
+        goto out;
     if (m->first[SD_H_CONTACT] >= 0) {
-        if ((rc = contact_uri(buf, m, lim, &target, &glen, err)) != SD_OK) goto out;
+        if ((rc = contact_uri(buf, m, lim, &target, &glen, &own_g, err)) != SD_OK) goto out;
     }
-    if ((rc = route_set_of(buf, m, 1, lim, &routes, &rlen, err)) != SD_OK) goto out;
+    int strict;
+    size_t rcap;
+    if ((routes = routes_room(m, rs, &rcap, &own_r)) == NULL) {
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
+    if ((rc = route_set_of(buf, m, 1, lim, routes, rcap, &rlen, &strict, err)) != SD_OK) goto out;
     sd_str repl[SL__N] = {
         [SL_REMOTE_HDR] = S(to, tlen),
-        [SL_ROUTES] = S(routes ? routes : "", rlen),
+        [SL_ROUTES] = S(routes, rlen),
     };
     if (target) repl[SL_REMOTE_TARGET] = S(target, glen);
     if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
-    set_strict(d);
-    d->ruri = turi;
+    if (strict) d->flags |= F_STRICT;
+    else d->flags &= (uint16_t)~F_STRICT;
     d->rtag = ttag;
 out:
-    free(to);
-    free(target);
-    free(routes);
+    free(own_t);
+    free(own_g);
+    free(own_r);
     return rc;
 }
 
@@ -1009,9 +1158,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
         s->role = SD_DLG_UAC;
         s->create_method = d->create_method;
         s->create_cseq = d->create_cseq;
-        s->luri = d->luri;
         s->ltag = d->ltag;
-        s->ruri = d->ruri;
         atomic_store(&s->local_seq, SEQ_SET | d->create_cseq);
         atomic_store(&s->seq_first, d->create_cseq);
         s->flags = (uint16_t)(d->flags & F_SECURE);
@@ -1173,17 +1320,31 @@ static size_t strip_for_ruri(const char *uri, size_t len, char *out)
 }
 
 /* 1 when the first route of a route set is a strict router (its URI has
- * no lr parameter, RFC 3261 12.2.1.1); computed when the set is set. */
+ * no lr parameter, RFC 3261 12.2.1.1); computed when the set is set. The
+ * routes were checked on the way in: the URI parameters are what follows
+ * the host (after the last '@', since a user part may hold ';' and '?'),
+ * up to the headers. */
 static int first_route_strict(const char *routes, size_t len)
 {
     uint32_t pos = 0;
-    sd_span it, lr;
+    sd_span it;
     sd_nameaddr na;
-    sd_uri u;
     if (len == 0 || sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) != 1 ||
-        sd_nameaddr_parse(routes, it, 0, &na, NULL) != SD_OK || sd_uri_parse(routes, na.uri, 0, &u, NULL) != SD_OK)
+        !locate_addr(routes + it.off, it.len, &na))
         return 0;
-    return !(u.params.len && sd_param_find(routes, u.params, 1, "lr", 2, &lr) == 1);
+    const char *u = routes + it.off + na.uri.off, *e = u + na.uri.len, *h = u;
+    for (const char *q = u; q < e; q++)
+        if (*q == '@') h = q + 1;
+    const char *q = memchr(h, ';', (size_t)(e - h));
+    while (q != NULL && q < e) {
+        const char *n = q + 1, *ne = n;
+        while (ne < e && *ne != ';' && *ne != '=' && *ne != '?') ne++;
+        if (ne - n == 2 && (n[0] | 32) == 'l' && (n[1] | 32) == 'r') return 0;
+        while (ne < e && *ne != ';' && *ne != '?') ne++;
+        if (ne >= e || *ne == '?') break;
+        q = ne;
+    }
+    return 1;
 }
 
 #define STACK_HDRS 112
@@ -1638,6 +1799,14 @@ int sd_dialog_is_closed(sd_dialog *d)
     return c;
 }
 
+/* The URI of a From/To value the dialog checked when it took it in. */
+static sd_str header_uri(sd_str v)
+{
+    sd_nameaddr na;
+    if (v.len == 0 || !locate_addr(v.p, v.len, &na)) return S(v.p, 0);
+    return S(v.p + na.uri.off, na.uri.len);
+}
+
 sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
 {
     sd_lock_acquire(&d->lock);
@@ -1673,8 +1842,8 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     s->remote_header = SLOT(SL_REMOTE_HDR);
     s->local_tag = SUB(SL_LOCAL_HDR, d->ltag);
     s->remote_tag = SUB(SL_REMOTE_HDR, d->rtag);
-    s->local_uri = SUB(SL_LOCAL_HDR, d->luri);
-    s->remote_uri = SUB(SL_REMOTE_HDR, d->ruri);
+    s->local_uri = header_uri(s->local_header);
+    s->remote_uri = header_uri(s->remote_header);
     s->local_target = SLOT(SL_LOCAL_TARGET);
     s->remote_target = SLOT(SL_REMOTE_TARGET);
     s->route_set = SLOT(SL_ROUTES);
@@ -1700,9 +1869,10 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
     if (s->local_seq > SEQ_MAX || s->remote_seq > SEQ_MAX)
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "sequence numbers must be below 2**31");
     if ((rc = check_value(SD_V_CALLID, s->call_id, lim->max_call_id, "call_id", err)) != SD_OK) return rc;
-    span16 lu, lt, ru, rtg;
-    if ((rc = addr_parts(s->local_header.p, s->local_header.len, lim, &lu, &lt, 1, "local_header", err)) != SD_OK ||
-        (rc = addr_parts(s->remote_header.p, s->remote_header.len, lim, &ru, &rtg, 1, "remote_header", err)) != SD_OK)
+    span16 lt, rtg;
+    if ((rc = addr_parts(s->local_header.p, s->local_header.len, lim, 0, NULL, &lt, 1, "local_header", err)) != SD_OK ||
+        (rc = addr_parts(s->remote_header.p, s->remote_header.len, lim, 0, NULL, &rtg, 1, "remote_header", err)) !=
+            SD_OK)
         return rc;
     if (s->local_header.len > ARENA_MAX || s->remote_header.len > ARENA_MAX)
         return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "headers too long");
@@ -1761,9 +1931,7 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
     }
     memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
     d->nhist = (uint16_t)s->nhistory;
-    d->luri = lu;
     d->ltag = lt;
-    d->ruri = ru;
     d->rtag = rtg;
     d->state = s->state;
     d->role = s->role;

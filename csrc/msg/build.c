@@ -191,18 +191,24 @@ sd_err sd_msg_build_ex(sd_buf *out, sd_str method, sd_str ruri, int status, sd_s
             return sd_error_set(err, SD_EVALID, 0, "Content-Length '%.*s' differs from the body length %zu",
                                 (int)(values[i].len > 24 ? 24 : values[i].len), values[i].p, body_len);
     }
-    size_t start = out->len;
+    /* one allocation for the whole message (an upper bound of its size),
+     * then plain copies */
+    size_t total = method.len + ruri.len + reason.len + 64 + body_len;
+    for (i = 0; i < n; i++) total += names[i].len + values[i].len + 4;
+    if (buf_reserve(out, total) != SD_OK) return sd_error_set(err, SD_ENOMEM, 0, "out of memory");
+    char *w = out->p + out->len;
+#define PUT(p_, n_) (memcpy(w, (p_), (n_)), w += (n_))
     if (status == 0) {
-        sd_buf_append(out, method.p, method.len);
-        sd_buf_append(out, " ", 1);
-        sd_buf_append(out, ruri.p, ruri.len);
-        sd_buf_append(out, " SIP/2.0\r\n", 10);
+        PUT(method.p, method.len);
+        *w++ = ' ';
+        PUT(ruri.p, ruri.len);
+        PUT(" SIP/2.0\r\n", 10);
     } else {
         char sl[13] = {'S', 'I', 'P', '/', '2', '.', '0', ' ', (char)('0' + status / 100),
                        (char)('0' + status / 10 % 10), (char)('0' + status % 10), ' ', 0};
-        sd_buf_append(out, sl, 12);
-        sd_buf_append(out, reason.p, reason.len);
-        sd_buf_append(out, "\r\n", 2);
+        PUT(sl, 12);
+        PUT(reason.p, reason.len);
+        PUT("\r\n", 2);
     }
     for (i = 0; i < n; i++) {
         /* every Content-Length is written once, below, from the body length
@@ -210,22 +216,18 @@ sd_err sd_msg_build_ex(sd_buf *out, sd_str method, sd_str ruri, int status, sd_s
         if ((!copied || copied[i] != SD_BUILD_TRUSTED) &&
             sd_hdr_lookup(names[i].p, names[i].len) == SD_H_CONTENT_LENGTH)
             continue;
-        sd_buf_append(out, names[i].p, names[i].len);
-        sd_buf_append(out, ": ", 2);
-        sd_buf_append(out, values[i].p, values[i].len);
-        sd_buf_append(out, "\r\n", 2);
+        PUT(names[i].p, names[i].len);
+        PUT(": ", 2);
+        PUT(values[i].p, values[i].len);
+        PUT("\r\n", 2);
     }
     char num[24], *np = utoa_end(num + sizeof num, body_len);
-    sd_buf_append(out, "Content-Length: ", 16);
-    sd_buf_append(out, np, (size_t)(num + sizeof num - np));
-    sd_buf_append(out, "\r\n\r\n", 4);
-    sd_buf_append(out, body, body_len);
-    if (out->failed) {
-        if (out->p && out->cap > start) {
-            out->len = start;
-            out->p[start] = '\0';
-        }
-        return sd_error_set(err, SD_ENOMEM, 0, "out of memory");
-    }
+    PUT("Content-Length: ", 16);
+    PUT(np, (size_t)(num + sizeof num - np));
+    PUT("\r\n\r\n", 4);
+    if (body_len) PUT(body, body_len);
+#undef PUT
+    out->len = (size_t)(w - out->p);
+    out->p[out->len] = '\0';
     return SD_OK;
 }
