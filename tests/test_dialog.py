@@ -823,3 +823,22 @@ def test_readers_never_see_torn_fields():
         t.join()
     assert not bad
     assert uas.remote_target == "sip:alice@host199.example.com"
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_strict_routing_whether_or_not_the_parser_checked_uris(checked):
+    # RFC 3261 12.2.1.1; the dialog locates URIs the parser checked and parses the others
+    rr = ["<sip:a;b@strict.example.com;transport=tcp>", "<sip:loose.example.com;lr=on>"]
+    inv = parse(bytes(invite(rr=rr)), check_uris=checked)
+    uas = Dialog.from_uas(inv, local_contact="sip:bob@192.0.2.4", local_tag="t")
+    assert uas.route_set == rr
+    ok = parse(bytes(uas.answer(200)), check_uris=checked)
+    info = uas.create_request("INFO")
+    # a ';' in the user part is not a URI parameter: the first route has no lr
+    assert start_line(info) == "INFO sip:a;b@strict.example.com;transport=tcp SIP/2.0"
+    assert values(info, "Route") == ["<sip:loose.example.com;lr=on>", "<sip:alice@pc33.atlanta.example.com>"]
+    uac = Dialog.from_uac(inv, ok)
+    assert uac.route_set == rr[::-1]
+    # lr with a value still marks a loose router
+    assert start_line(uac.create_ack(ok)) == "ACK sip:bob@192.0.2.4 SIP/2.0"
+    assert uac.local_uri == "sip:alice@atlanta.example.com" and uac.remote_uri == "sip:bob@biloxi.example.com"

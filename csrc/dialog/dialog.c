@@ -59,6 +59,17 @@ typedef struct kept {
 
 #define KEPT_BUF(k) ((const char *)((k)->h + (k)->m.nhdrs))
 
+/* What the CANCEL of one of our INVITEs needs (RFC 3261 9.1): its
+ * Request-URI, top Via, To and Route values and CSeq number; one
+ * allocation, the strings one after the other (the Route values
+ * separated by '\n', which no unfolded value holds). */
+typedef struct cinfo {
+    size_t size;
+    uint32_t cseq;
+    uint16_t ruri, via, to, routes;
+    char s[];
+} cinfo;
+
 struct sd_dialog {
     _Atomic uint32_t refs;
     sd_lock lock;
@@ -85,7 +96,7 @@ struct sd_dialog {
     sd_dlg_listener lfn;
     void *lctx;
     int64_t created_at, last_activity;
-    kept *creq; /* UAC: the creating request until its final response; our pending INVITE */
+    cinfo *creq; /* our pending INVITE, for its CANCEL */
     kept *sreq; /* UAS: the request to answer (creating request or re-INVITE) */
 };
 
@@ -371,6 +382,7 @@ static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim
  * *strict gets whether the first route of the set has no lr (12.2.1.1).
  */
 static int first_route_strict(const char *routes, size_t len);
+static int uri_strict(const char *u, size_t len);
 
 #define ROUTES_STACK 1024
 
@@ -389,7 +401,7 @@ static char *routes_room(const sd_msg *m, char *rs, size_t *cap, char **own)
 static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const sd_limits *lim, char *out,
                            size_t cap, size_t *len, int *strict, sd_error *err)
 {
-    sd_str items[64];
+    sd_str items[64], uris[64];
     size_t count = 0, total = 0;
     char *own[64];
     size_t nown = 0;
@@ -418,7 +430,8 @@ static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const 
             }
             if (m->uris_checked && locate_addr(v + it.off, it.len, &na) && na.has_brackets) {
                 /* the parser checked this name-addr and its URI */
-                if (!sip_scheme(v + it.off + na.uri.off, na.uri.len)) {
+                na.uri.off += it.off; /* relative to v, as sd_nameaddr_parse gives it */
+                if (!sip_scheme(v + na.uri.off, na.uri.len)) {
                     rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI",
                                       count + 1);
                     goto out;
@@ -433,6 +446,7 @@ static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const 
                 rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI", count + 1);
                 goto out;
             }
+            uris[count] = S(v + na.uri.off, na.uri.len);
             items[count++] = S(v + it.off, it.len);
             total += it.len + 1;
         }
@@ -454,8 +468,8 @@ static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const 
     }
     *len = rl;
     if (count) {
-        sd_str f = items[reverse ? count - 1 : 0];
-        *strict = first_route_strict(f.p, f.len);
+        sd_str f = uris[reverse ? count - 1 : 0];
+        *strict = uri_strict(f.p, f.len);
     }
 out:
     for (size_t k = 0; k < nown; k++) free(own[k]);
@@ -507,6 +521,64 @@ static kept *kept_new(const char *buf, const sd_msg *m)
     k->m.hdrs = k->h;
     memcpy((char *)(k->h + m->nhdrs), buf, bytes);
     return k;
+}
+
+/* The CANCEL information of the request m (buffer buf), or NULL (out of
+ * memory, or a value too long to be one). */
+static cinfo *cinfo_new(const char *buf, const sd_msg *m)
+{
+    const char *via, *to, *rv[64];
+    char *own_v = NULL, *own_t = NULL, *own_r[64];
+    size_t vlen, tlen, rl[64], nr = 0, total = m->ruri.len;
+    cinfo *c = NULL;
+    if (header_value(buf, m, m->first[SD_H_VIA], &via, &vlen, &own_v, NULL) != SD_OK ||
+        header_value(buf, m, m->first[SD_H_TO], &to, &tlen, &own_t, NULL) != SD_OK)
+        goto out;
+    uint32_t pos = 0;
+    sd_span top;
+    if (sd_list_next(via, (sd_span){0, (uint32_t)vlen}, &pos, &top) == 1) {
+        via += top.off;
+        vlen = top.len;
+    }
+    total += vlen + tlen;
+    for (int i = -1; nr < 64 && (i = sd_msg_next(m, SD_H_ROUTE, i)) >= 0; nr++) {
+        if (header_value(buf, m, i, &rv[nr], &rl[nr], &own_r[nr], NULL) != SD_OK) goto out;
+        total += rl[nr] + 1;
+    }
+    if (m->ruri.len > 0xffff || vlen > 0xffff || tlen > 0xffff || total > 0xffff) goto out;
+    c = malloc(sizeof *c + total);
+    if (c == NULL) goto out;
+    c->size = sizeof *c + total;
+    c->cseq = m->cseq;
+    c->ruri = (uint16_t)m->ruri.len;
+    c->via = (uint16_t)vlen;
+    c->to = (uint16_t)tlen;
+    char *w = c->s;
+    memcpy(w, buf + m->ruri.off, m->ruri.len);
+    w += m->ruri.len;
+    memcpy(w, via, vlen);
+    w += vlen;
+    memcpy(w, to, tlen);
+    w += tlen;
+    char *r0 = w;
+    for (size_t k = 0; k < nr; k++) {
+        if (k) *w++ = '\n';
+        memcpy(w, rv[k], rl[k]);
+        w += rl[k];
+    }
+    c->routes = (uint16_t)(w - r0);
+out:
+    free(own_v);
+    free(own_t);
+    for (size_t k = 0; k < nr; k++) free(own_r[k]);
+    return c;
+}
+
+static cinfo *cinfo_copy(const cinfo *c)
+{
+    cinfo *n = malloc(c->size);
+    if (n) memcpy(n, c, c->size);
+    return n;
 }
 
 /* Record a transition (under the lock) and queue it for the listener. */
@@ -670,7 +742,7 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
         goto out;
     if (req->first[SD_H_CONTACT] >= 0 && (rc = contact_uri(buf, req, lim, &target, &glen, &own_g, err)) != SD_OK)
         goto out;
-    if ((d = alloc_dialog(env)) == NULL || (d->creq = kept_new(buf, req)) == NULL) {
+    if ((d = alloc_dialog(env)) == NULL || (d->creq = cinfo_new(buf, req)) == NULL) {
         rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         goto out;
     }
@@ -1166,8 +1238,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
             s->flags |= F_INV_OUT | F_GOT_1XX;
             s->inv_cseq_out = d->create_cseq;
         }
-        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL &&
-            (s->creq = kept_new(KEPT_BUF(d->creq), &d->creq->m)) == NULL)
+        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL && (s->creq = cinfo_copy(d->creq)) == NULL)
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
     }
     sd_lock_release(&d->lock);
@@ -1324,15 +1395,9 @@ static size_t strip_for_ruri(const char *uri, size_t len, char *out)
  * routes were checked on the way in: the URI parameters are what follows
  * the host (after the last '@', since a user part may hold ';' and '?'),
  * up to the headers. */
-static int first_route_strict(const char *routes, size_t len)
+static int uri_strict(const char *u, size_t len)
 {
-    uint32_t pos = 0;
-    sd_span it;
-    sd_nameaddr na;
-    if (len == 0 || sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) != 1 ||
-        !locate_addr(routes + it.off, it.len, &na))
-        return 0;
-    const char *u = routes + it.off + na.uri.off, *e = u + na.uri.len, *h = u;
+    const char *e = u + len, *h = u;
     for (const char *q = u; q < e; q++)
         if (*q == '@') h = q + 1;
     const char *q = memchr(h, ';', (size_t)(e - h));
@@ -1347,6 +1412,17 @@ static int first_route_strict(const char *routes, size_t len)
     return 1;
 }
 
+static int first_route_strict(const char *routes, size_t len)
+{
+    uint32_t pos = 0;
+    sd_span it;
+    sd_nameaddr na;
+    if (len == 0 || sd_list_next(routes, (sd_span){0, (uint32_t)len}, &pos, &it) != 1 ||
+        !locate_addr(routes + it.off, it.len, &na))
+        return 0;
+    return uri_strict(routes + it.off + na.uri.off, na.uri.len);
+}
+
 #define STACK_HDRS 112
 #define STACK_SCRATCH 2048
 
@@ -1357,7 +1433,7 @@ static int first_route_strict(const char *routes, size_t len)
  * caller's headers comes from strings the dialog checked when they came
  * in, so it goes to the serializer as trusted.
  */
-static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const kept *cancel_of, const sd_str *unames,
+static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const cinfo *cancel_of, const sd_str *unames,
                             const sd_str *uvalues, size_t un, const char *body, size_t body_len, sd_buf *out,
                             sd_error *err)
 {
@@ -1375,7 +1451,7 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ke
     sd_err rc = SD_OK;
     sd_str ruri;
     sd_str routes = slot_str(d, SL_ROUTES), rt = slot_str(d, SL_REMOTE_TARGET), lt = slot_str(d, SL_LOCAL_TARGET);
-    size_t need = cancel_of ? (size_t)cancel_of->m.msg_start + cancel_of->m.msg_len + 64
+    size_t need = cancel_of ? cancel_of->size + method.len + 64
                             : routes.len + rt.len + 2 * lt.len + method.len + 256;
     scratch = need <= STACK_SCRATCH ? sc_stack : malloc(need);
     if (scratch == NULL) {
@@ -1392,42 +1468,36 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ke
     if (cancel_of) {
         /* RFC 3261 9.1: Request-URI, Call-ID, From, To, top Via and Route as
          * in the request cancelled; CSeq number too, method CANCEL */
-        const char *kb = KEPT_BUF(cancel_of);
-        const sd_msg *km = &cancel_of->m;
-        ruri = S(kb + km->ruri.off, km->ruri.len);
-        /* the top Via: first element of the first Via header */
-        uint32_t pos = 0;
-        sd_span top;
-        const sd_header *vh = &km->hdrs[km->first[SD_H_VIA]];
-        size_t vl0 = (vh->flags & SD_HF_FOLDED) ? sd_unfold(kb + vh->value.off, vh->value.len, w)
-                                                 : (memcpy(w, kb + vh->value.off, vh->value.len), vh->value.len);
-        if (sd_list_next(w, (sd_span){0, (uint32_t)vl0}, &pos, &top) != 1) top = (sd_span){0, (uint32_t)vl0};
+        const char *c = cancel_of->s;
+        ruri = S(c, cancel_of->ruri);
+        c += cancel_of->ruri;
         nm[k] = S("Via", 3);
         trust[k] = SD_BUILD_COPIED;
-        vl[k++] = S(w + top.off, top.len);
-        w += vl0;
+        vl[k++] = S(c, cancel_of->via);
+        c += cancel_of->via;
+        sd_str to = S(c, cancel_of->to);
+        c += cancel_of->to;
         nm[k] = S("Max-Forwards", 12);
         trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = S("70", 2);
-        for (int i = -1; (i = sd_msg_next(km, SD_H_ROUTE, i)) >= 0 && k < cap - un - 8;) {
-            const sd_header *h = &km->hdrs[i];
-            size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
-                                                  : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
+        const char *re = c + cancel_of->routes;
+        while (c < re && k < cap - un - 8) {
+            const char *nl = memchr(c, '\n', (size_t)(re - c));
+            const char *e = nl ? nl : re;
             nm[k] = S("Route", 5);
             trust[k] = SD_BUILD_COPIED;
-            vl[k++] = S(w, l);
-            w += l;
+            vl[k++] = S(c, (size_t)(e - c));
+            c = nl ? nl + 1 : re;
         }
-        static const sd_hdr_id copy[] = {SD_H_FROM, SD_H_TO, SD_H_CALL_ID};
-        for (size_t c = 0; c < 3; c++) {
-            const sd_header *h = &km->hdrs[km->first[copy[c]]];
-            size_t l = (h->flags & SD_HF_FOLDED) ? sd_unfold(kb + h->value.off, h->value.len, w)
-                                                  : (memcpy(w, kb + h->value.off, h->value.len), h->value.len);
-            nm[k] = S(sd_hdr_name(copy[c]), strlen(sd_hdr_name(copy[c])));
-            trust[k] = SD_BUILD_COPIED;
-            vl[k++] = S(w, l);
-            w += l;
-        }
+        nm[k] = S("From", 4);
+        trust[k] = SD_BUILD_TRUSTED;
+        vl[k++] = slot_str(d, SL_LOCAL_HDR);
+        nm[k] = S("To", 2);
+        trust[k] = SD_BUILD_COPIED;
+        vl[k++] = to;
+        nm[k] = S("Call-ID", 7);
+        trust[k] = SD_BUILD_TRUSTED;
+        vl[k++] = slot_str(d, SL_CALL_ID);
         nm[k] = S("CSeq", 4);
         trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = cseqv;
@@ -1572,7 +1642,7 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
             rc = sd_error_set(err, SD_ESTATE, SIZE_MAX,
                               "a CANCEL waits for a provisional response to the INVITE (RFC 3261 9.1)");
         } else {
-            cseq = d->creq->m.cseq;
+            cseq = d->creq->cseq;
             rc = build_request(d, S("CANCEL", 6), cseq, d->creq, names, values, n, body, body_len, out, err);
         }
         goto done;
@@ -1586,11 +1656,11 @@ sd_err sd_dialog_create_request(sd_dialog *d, sd_str method, const sd_str *names
         sd_msg km;
         sd_parse_opts po = d->env->parse;
         po.flags &= ~(unsigned)SD_PARSE_STREAM;
-        kept *k = NULL;
+        cinfo *k = NULL;
         if (hb == NULL) {
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         } else if ((rc = sd_msg_parse(out->p + before, out->len - before, &po, &km, hb, hcap, err)) == SD_OK &&
-                   (k = kept_new(out->p + before, &km)) == NULL) {
+                   (k = cinfo_new(out->p + before, &km)) == NULL) {
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         }
         free(hb);
