@@ -1397,9 +1397,7 @@ static size_t strip_for_ruri(const char *uri, size_t len, char *out)
  * up to the headers. */
 static int uri_strict(const char *u, size_t len)
 {
-    const char *e = u + len, *h = u;
-    for (const char *q = u; q < e; q++)
-        if (*q == '@') h = q + 1;
+    const char *e = u + len, *at = memrchr(u, '@', len), *h = at ? at + 1 : u;
     const char *q = memchr(h, ';', (size_t)(e - h));
     while (q != NULL && q < e) {
         const char *n = q + 1, *ne = n;
