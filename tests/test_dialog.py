@@ -842,3 +842,44 @@ def test_strict_routing_whether_or_not_the_parser_checked_uris(checked):
     # lr with a value still marks a loose router
     assert start_line(uac.create_ack(ok)) == "ACK sip:bob@192.0.2.4 SIP/2.0"
     assert uac.local_uri == "sip:alice@atlanta.example.com" and uac.remote_uri == "sip:bob@biloxi.example.com"
+
+
+def test_restore_refuses_control_characters():
+    # RFC 3261 7.3.1: a restored dialog's strings go into requests; no CR, LF or other CTL
+    uac, uas = pair()
+    good = uac.snapshot()
+    for key, bad in [("local_header", "Evil\r\n\r\nSmuggled <sip:a@b.example>;tag=abc"),
+                     ("remote_header", "<sip:bob@biloxi.example.com>;tag=8d3b7f2e;p\r\n=\r\nq"),
+                     ("route_set", ["x\r\ny <sip:r1.example;lr>"])]:
+        s = dict(good)
+        s[key] = bad
+        with pytest.raises(ValidationError):
+            Dialog.restore(s)
+    assert b"\r\n\r\n" not in bytes(Dialog.restore(good).create_request("INFO")).split(b"\r\n\r\n", 1)[0]
+
+
+def test_retransmission_without_branch_is_absorbed_merged_request_gets_482():
+    # RFC 3261 8.2.2.2 (merged requests: 482) and 17.2.3 (RFC 2543 requests have no branch)
+    raw = bytes(invite()).replace(b";branch=z9hG4bK776asdhds", b"")
+    inv = parse(raw)
+    uas = Dialog.from_uas(inv, local_contact="sip:bob@h", local_tag="t")
+    assert uas.receive(parse(raw)) is None
+    merged = parse(bytes(invite()).replace(b"z9hG4bK776asdhds", b"z9hG4bKother"))
+    assert uas.receive(merged).status_code == 482
+
+
+def test_64_routes_all_used_and_65_refused():
+    # RFC 3261 12.2.1.1: every route of the set is used; past the limit, an error, never a truncation
+    rr = ["<sip:p%d.example.com;lr>" % i for i in range(64)]
+    uac, uas = pair(rr=rr)
+    assert len(values(uac.create_request("INFO"), "Route")) == 64
+    assert values(uas.create_request("INFO"), "Route") == rr
+    with pytest.raises(sipdialog.LimitError):
+        Dialog.from_uas(invite(rr=rr + ["<sip:p64.example.com;lr>"]), local_contact="sip:b@h")
+    routes = [("Route", "<sip:o%d.example.com;lr>" % i) for i in range(64)]
+    inv = invite(extra=routes)
+    uac = Dialog.from_uac(inv)
+    uac.receive(inv.create_response(100))
+    assert len(values(uac.create_request("CANCEL"), "Route")) == 64
+    with pytest.raises(sipdialog.LimitError):
+        Dialog.from_uac(invite(extra=routes + [("Route", "<sip:o64.example.com;lr>")]))

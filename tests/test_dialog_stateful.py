@@ -281,7 +281,8 @@ class Peer:
         if self.state == NONE:
             self.learn(m.to_tag)
         if status < 200:
-            self.got_1xx = True
+            if self.inv_out == self.create_cseq:
+                self.got_1xx = True  # 9.1: a 1xx to the INVITE being cancelled, not to an older one
             if self.state in (NONE, EARLY):
                 self.go("provisional", "INVITE", status)
             return "ok"

@@ -15,6 +15,7 @@
  */
 #include "sipdialog/dialog.h"
 #include "base/sync.h"
+#include "msg/build.h"
 #include "sipdialog/validate.h"
 
 #include <stdarg.h>
@@ -292,7 +293,8 @@ static sd_err addr_parts(const char *v, size_t len, const sd_limits *lim, int ch
         return SD_OK;
     }
     if (checked && locate_addr(v, len, &na)) {
-        /* located */
+        if (na.uri.len > lim->max_uri)
+            return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "%s URI longer than %u bytes", what, lim->max_uri);
     } else if (sd_nameaddr_parse(v, vs, 0, &na, err) != SD_OK) {
         return SD_EINVAL;
     } else if (sd_uri_parse(v, na.uri, lim->max_uri, &u, err) != SD_OK) {
@@ -346,7 +348,12 @@ static sd_err contact_uri(const char *buf, const sd_msg *m, const sd_limits *lim
     } else if (m->uris_checked && locate_addr(v + item.off, item.len, &na)) {
         /* the parser checked the URI: locate it, check only the scheme */
         na.uri.off += item.off;
-        if (na.is_star) {
+        if (na.uri.len > lim->max_uri) {
+            sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Contact URI longer than %u bytes", lim->max_uri);
+            free(*own);
+            *own = NULL;
+            return SD_ELIMIT;
+        } else if (na.is_star) {
             sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact '*' cannot be a remote target");
         } else if (!sip_scheme(v + na.uri.off, na.uri.len)) {
             sd_error_set(err, SD_EINVAL, SIZE_MAX, "Contact of a dialog must be a SIP or SIPS URI (RFC 3261 8.1.1.8)");
@@ -431,6 +438,11 @@ static sd_err route_set_of(const char *buf, const sd_msg *m, int reverse, const 
             if (m->uris_checked && locate_addr(v + it.off, it.len, &na) && na.has_brackets) {
                 /* the parser checked this name-addr and its URI */
                 na.uri.off += it.off; /* relative to v, as sd_nameaddr_parse gives it */
+                if (na.uri.len > lim->max_uri) {
+                    rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Record-Route entry %zu longer than %u bytes",
+                                      count + 1, lim->max_uri);
+                    goto out;
+                }
                 if (!sip_scheme(v + na.uri.off, na.uri.len)) {
                     rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "Record-Route entry %zu is not a SIP or SIPS URI",
                                       count + 1);
@@ -541,7 +553,8 @@ static cinfo *cinfo_new(const char *buf, const sd_msg *m)
         vlen = top.len;
     }
     total += vlen + tlen;
-    for (int i = -1; nr < 64 && (i = sd_msg_next(m, SD_H_ROUTE, i)) >= 0; nr++) {
+    for (int i = -1; (i = sd_msg_next(m, SD_H_ROUTE, i)) >= 0; nr++) {
+        if (nr == 64) goto out; /* the caller checked: at most 64 Route lines */
         if (header_value(buf, m, i, &rv[nr], &rl[nr], &own_r[nr], NULL) != SD_OK) goto out;
         total += rl[nr] + 1;
     }
@@ -716,6 +729,9 @@ static sd_err check_creating(const char *buf, const sd_msg *req, const sd_dlg_en
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "a dialog-creating request needs a Contact (RFC 3261 8.1.1.8)");
     if (req->call_id.len > env->parse.limits.max_call_id)
         return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "Call-ID exceeds the limit");
+    int routes = 0;
+    for (int i = -1; (i = sd_msg_next(req, SD_H_ROUTE, i)) >= 0;) routes++;
+    if (routes > 64) return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "more than 64 Route header fields");
     return SD_OK;
 }
 
@@ -1115,8 +1131,8 @@ static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, un
          * a merged request (RFC 3261 8.2.2.2: 482) */
         if (d->role == SD_DLG_UAS && m->cseq == d->create_cseq && method == d->create_method && m->has_from_tag &&
             span_eq(buf, m->from_tag, rtag))
-            return branch && branch == d->create_branch ? SD_OK
-                                                         : reply_to(d, buf, m, 482, NULL, -1, reply, err);
+            return branch == d->create_branch ? SD_OK /* the same branch, or none at all (RFC 2543) */
+                                               : reply_to(d, buf, m, 482, NULL, -1, reply, err);
         return reply_to(d, buf, m, 481, NULL, -1, reply, err);
     }
     if (!span_eq(buf, m->to_tag, ltag) || !m->has_from_tag || rtag.len == 0 || !span_eq(buf, m->from_tag, rtag))
@@ -1238,7 +1254,10 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
             s->flags |= F_INV_OUT | F_GOT_1XX;
             s->inv_cseq_out = d->create_cseq;
         }
-        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL && (s->creq = cinfo_copy(d->creq)) == NULL)
+        /* the CANCEL information only of the creating INVITE, never of a
+         * later re-INVITE of d */
+        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL && d->creq->cseq == d->create_cseq &&
+            (s->creq = cinfo_copy(d->creq)) == NULL)
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
     }
     sd_lock_release(&d->lock);
@@ -1436,7 +1455,7 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
                             sd_error *err)
 {
     int mid = sd_method_lookup(method.p, method.len);
-    size_t cap = un + 64 + 8;
+    size_t cap = un + 64 + 16; /* up to 64 routes, Via, Max-Forwards, From, To, Call-ID, CSeq, Contact */
     sd_str nm_stack[2 * STACK_HDRS];
     uint8_t tr_stack[STACK_HDRS];
     char sc_stack[STACK_SCRATCH];
@@ -1479,7 +1498,7 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
         trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = S("70", 2);
         const char *re = c + cancel_of->routes;
-        while (c < re && k < cap - un - 8) {
+        while (c < re) {
             const char *nl = memchr(c, '\n', (size_t)(re - c));
             const char *e = nl ? nl : re;
             nm[k] = S("Route", 5);
@@ -1521,6 +1540,7 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
         sd_span it;
         size_t first_route = k;
         while (k < cap - un - 8 && sd_list_next(routes.p, (sd_span){0, (uint32_t)routes.len}, &pos, &it) == 1) {
+            /* the set holds at most 64 routes (route_set_of, restore): all fit */
             nm[k] = S("Route", 5);
             trust[k] = SD_BUILD_TRUSTED;
             vl[k++] = S(routes.p + it.off, it.len);
@@ -1937,6 +1957,15 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
     if (s->local_seq > SEQ_MAX || s->remote_seq > SEQ_MAX)
         return sd_error_set(err, SD_EINVAL, SIZE_MAX, "sequence numbers must be below 2**31");
     if ((rc = check_value(SD_V_CALLID, s->call_id, lim->max_call_id, "call_id", err)) != SD_OK) return rc;
+    /* these strings go into requests as trusted parts: no CTL, so no CR or
+     * LF, may be in them (RFC 3261 7.3.1; a folded value is refused too) */
+    {
+        const sd_str v[5] = {s->local_header, s->remote_header, s->route_set, s->local_target, s->remote_target};
+        static const char *const what[5] = {"local_header", "remote_header", "route_set", "local_target",
+                                            "remote_target"};
+        for (int i = 0; i < 5; i++)
+            if ((rc = check_value(SD_V_HEADER_VALUE, v[i], ARENA_MAX, what[i], err)) != SD_OK) return rc;
+    }
     span16 lt, rtg;
     if ((rc = addr_parts(s->local_header.p, s->local_header.len, lim, 0, NULL, &lt, 1, "local_header", err)) != SD_OK ||
         (rc = addr_parts(s->remote_header.p, s->remote_header.len, lim, 0, NULL, &rtg, 1, "remote_header", err)) !=
@@ -1997,7 +2026,7 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
         }
         d->histcap = (uint16_t)s->nhistory;
     }
-    memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
+    if (s->nhistory) memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
     d->nhist = (uint16_t)s->nhistory;
     d->ltag = lt;
     d->rtag = rtg;

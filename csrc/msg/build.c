@@ -4,6 +4,7 @@
  * smuggle in a second header line or a start line.
  */
 #include "sipdialog/msg.h"
+#include "msg/build.h"
 #include "base/chars.h"
 #include "sipdialog/validate.h"
 

@@ -417,21 +417,11 @@ sd_err sd_msg_build(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str 
                     const sd_str *names, const sd_str *values, const uint8_t *copied, size_t n,
                     const char *body, size_t body_len, sd_error *err);
 
-/* Values of the `copied` array of sd_msg_build / sd_msg_build_ex. */
+/* Values of the `copied` array of sd_msg_build. */
 enum {
     SD_BUILD_CHECKED = 0, /* checked: a token name, a value without CTLs */
-    SD_BUILD_COPIED = 1,  /* copied from a parsed message: CTLs inside quoted-pairs allowed */
-    SD_BUILD_TRUSTED = 2  /* made by the core from parts it checked: not checked again, never Content-Length */
+    SD_BUILD_COPIED = 1   /* copied from a parsed message: CTLs inside quoted-pairs allowed */
 };
-/* Flags of sd_msg_build_ex. */
-enum { SD_BUILD_TRUSTED_RURI = 1u << 0 /* the Request-URI was checked by the core */ };
-
-/* sd_msg_build with trusted parts, for the core's own layers (the dialog
- * builds requests from strings it validated when they came in). Public
- * sd_msg_build refuses SD_BUILD_TRUSTED. */
-sd_err sd_msg_build_ex(sd_buf *out, sd_str method, sd_str ruri, int status, sd_str reason, const sd_str *names,
-                       const sd_str *values, const uint8_t *copied, size_t n, const char *body, size_t body_len,
-                       unsigned flags, sd_error *err);
 
 /*
  * Append a response to the parsed request `req` (buffer `buf`) to `out`
