@@ -93,6 +93,7 @@
 #include <osip2/osip_dialog.h>
 #include <osipparser2/osip_message.h>
 #include <osipparser2/osip_parser.h>
+#include "bench_util.h"
 
 #define HDR_CAP 128
 #define GROUP 256      /* dialogs per timed group of BYEs */
@@ -212,52 +213,6 @@ static sd_err fast_random(void *ctx, void *buf, size_t n)
 
 static uint64_t g_fast_clock, g_fast_rng = 42;
 
-static int read_file(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL)
-        return -1;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, ncap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-static uint32_t mix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
-
 static uint64_t mix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -295,11 +250,6 @@ static int name_is(const char *p, size_t n, const char *lname, const char *compa
         if ((p[i] | 0x20) != lname[i])
             return 0;
     return 1;
-}
-
-static int is_tokenish(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr(";,<>\"@:?=", c);
 }
 
 enum { F_CALLID = 1, F_FROMTAG = 2, F_TOTAG = 3 };
@@ -833,19 +783,6 @@ static void check_pair(const config *cfg, const pair *p)
 }
 
 /* ---- timing ---- */
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *v, int n)
 {

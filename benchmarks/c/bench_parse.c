@@ -56,6 +56,7 @@
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_protos.h>
+#include "bench_util.h"
 
 #define HDR_CAP 512
 
@@ -280,52 +281,6 @@ static const peer g_peers[] = {
 
 /* ---- inputs ---- */
 
-static int read_file(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL)
-        return -1;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = realloc(buf, ncap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    *data = buf;
-    *len = n;
-    return 0;
-}
-
-static uint32_t mix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
-
 /* Replace each ASCII letter or digit of p[0..n) by another of the same
  * class (digit, lower, upper), chosen from (copy, position). */
 static void vary_run(char *p, size_t n, unsigned copy, unsigned salt)
@@ -354,11 +309,6 @@ static int name_is(const char *p, size_t n, const char *lname, const char *compa
         if ((p[i] | 0x20) != lname[i])
             return 0;
     return 1;
-}
-
-static int is_tokenish(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr(";,<>\"@:?=", c);
 }
 
 /* Vary the Call-ID and the From/To tags of one copy, in place. Only the
@@ -448,24 +398,11 @@ static void vary_copy(char *buf, size_t len, unsigned copy)
 
 /* ---- timing ---- */
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static double time_batch(const peer *pe, const input *in, size_t iters)
 {
     double t0 = now_ns();
     g_sink += pe->run(in, iters);
     return now_ns() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 typedef struct config {
