@@ -161,7 +161,10 @@ enum {
  * request updates the remote sequence and, for target refreshes (INVITE,
  * UPDATE), the remote target; a BYE terminates the dialog (its 200 in
  * *reply with SD_RECV_AUTO_ANSWER). A retransmission (same CSeq, method and
- * top Via branch as the last request) changes nothing and gets no reply.
+ * top Via branch as the last request, or the creating request again with
+ * its branch) changes nothing and gets no reply; the creating request with
+ * another branch is a merged request: 482 (RFC 3261 8.2.2.2). An ACK is
+ * never answered: one that names nothing of this dialog is dropped.
  *
  * Responses (From tag = our tag): to the creating request they set the
  * remote tag, remote target and route set and move NONE/EARLY on (1xx with
@@ -196,7 +199,8 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
  * UPDATE, SUBSCRIBE, NOTIFY and REFER, then the caller's headers
  * (names/values, validated: tokens and values without CTLs) and the body.
  * CANCEL builds the CANCEL of our pending INVITE instead (RFC 3261 9.1:
- * same Request-URI, top Via, To, Route and CSeq number); ACK is refused
+ * same Request-URI, top Via, To, Route and CSeq number; only after a
+ * provisional response to that INVITE); ACK is refused
  * (use sd_dialog_create_ack). INVITE while an INVITE is in progress in
  * either direction, or a 2xx not acknowledged, is SD_ESTATE (14.1); so is
  * any request in NONE or TERMINATED (and CANCEL without a pending INVITE).
@@ -283,7 +287,8 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err);
 
 /*
  * Rebuild a dialog from the fields of a snapshot (fail-over): every string
- * is validated (tokens, Call-ID, URIs, name-addr headers, route values) and
+ * is validated (tokens, Call-ID, URIs, name-addr headers, route values; no
+ * control octet anywhere, since they go into requests unchecked) and
  * the history copied. The new dialog continues with the next CSeq. Kept
  * requests are not carried: a restored dialog has no transaction in
  * progress. SD_EINVAL (which field), SD_ELIMIT, SD_ENOMEM.
