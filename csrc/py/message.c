@@ -496,28 +496,6 @@ done:
     return r;
 }
 
-/* Append (name, unfolded value) of header index i as bytes to pairs. */
-static int copy_header(MessageObject *self, int i, PyObject *pairs, const char *suffix, size_t slen)
-{
-    const sd_header *h = &self->hdrs[i];
-    const char *buf = BUF(self);
-    PyObject *v = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(h->value.len + slen));
-    if (v == NULL) return -1;
-    char *dst = PyBytes_AS_STRING(v);
-    size_t k = (h->flags & SD_HF_FOLDED) ? sd_unfold(buf + h->value.off, h->value.len, dst)
-                                          : (memcpy(dst, buf + h->value.off, h->value.len), h->value.len);
-    if (slen) memcpy(dst + k, suffix, slen);
-    if (_PyBytes_Resize(&v, (Py_ssize_t)(k + slen)) < 0) return -1;
-    const char *canon = sd_hdr_name((sd_hdr_id)h->id);
-    PyObject *nm = canon ? PyBytes_FromString(canon) : PyBytes_FromStringAndSize(buf + h->name.off, h->name.len);
-    PyObject *t = nm ? PyTuple_Pack(3, nm, v, Py_True) : NULL; /* 3-tuple: copied from a parsed message */
-    Py_XDECREF(nm);
-    Py_DECREF(v);
-    int r = t ? PyList_Append(pairs, t) : -1;
-    Py_XDECREF(t);
-    return r;
-}
-
 /* req.create_response(status_code, reason=None, *, to_tag=None, headers=None, body=b'')
  * RFC 3261 8.2.6: Via (all, in order), From, To (+tag), Call-ID, CSeq copied;
  * Timestamp too for 100 (8.2.6.1). */
@@ -591,31 +569,49 @@ static PyObject *request_create_response(MessageObject *self, PyObject *args, Py
             slen = (size_t)PyBytes_GET_SIZE(suffix);
         }
     }
-    for (int i = -1; (i = sd_msg_next(&self->m, SD_H_VIA, i)) >= 0;)
-        if (copy_header(self, i, pairs, NULL, 0) < 0) goto done;
-    if (copy_header(self, self->m.first[SD_H_FROM], pairs, NULL, 0) < 0 ||
-        copy_header(self, self->m.first[SD_H_TO], pairs, sfx, slen) < 0 ||
-        copy_header(self, self->m.first[SD_H_CALL_ID], pairs, NULL, 0) < 0 ||
-        copy_header(self, self->m.first[SD_H_CSEQ], pairs, NULL, 0) < 0)
-        goto done;
-    if (status == 100 && self->m.first[SD_H_TIMESTAMP] >= 0 &&
-        copy_header(self, self->m.first[SD_H_TIMESTAMP], pairs, NULL, 0) < 0)
-        goto done;
+    /* RFC 3261 8.2.6: the C core copies Via, From, To (+tag), Call-ID,
+     * CSeq (and Timestamp for 100), then adds the caller's headers */
     if (sdpy_collect_pairs(headers, pairs) < 0) {
         sdpy_encode_error_to_validation(st);
         goto done;
     }
-    sd_str rs;
-    if (reason == Py_None) {
-        const char *d = sd_reason_phrase(status);
-        rs = (sd_str){d, strlen(d)};
-    } else if (str_arg(reason, &rb, &rs, "reason") < 0) {
+    sd_str rs = {NULL, 0};
+    if (reason != Py_None && str_arg(reason, &rb, &rs, "reason") < 0) {
         sdpy_encode_error_to_validation(st);
         goto done;
     }
     bb = body ? sdpy_as_bytes(body, "body") : PyBytes_FromStringAndSize(NULL, 0);
     if (bb == NULL) goto done;
-    r = build(st, (sd_str){NULL, 0}, (sd_str){NULL, 0}, status, rs, pairs, bb, 0);
+    {
+        Py_ssize_t n = PyList_GET_SIZE(pairs);
+        sd_str *nv = PyMem_Calloc((size_t)n * 2 + 1, sizeof *nv);
+        if (nv == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *t = PyList_GET_ITEM(pairs, i);
+            nv[i] = (sd_str){PyBytes_AS_STRING(PyTuple_GET_ITEM(t, 0)), (size_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(t, 0))};
+            nv[n + i] = (sd_str){PyBytes_AS_STRING(PyTuple_GET_ITEM(t, 1)),
+                                 (size_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(t, 1))};
+        }
+        sd_str tag = {sfx ? sfx + 5 : NULL, sfx ? slen - 5 : 0}; /* the suffix is ";tag=" + tag */
+        sd_buf ob;
+        sd_buf_init(&ob);
+        sd_err rc = sd_msg_build_response(&ob, buf, &self->m, status, rs, tag, nv, nv + n, (size_t)n,
+                                          PyBytes_AS_STRING(bb), (size_t)PyBytes_GET_SIZE(bb), &e);
+        PyMem_Free(nv);
+        if (rc != SD_OK) {
+            sd_buf_free(&ob);
+            sdpy_raise(st, &e, 1);
+            goto done;
+        }
+        PyObject *wire = PyBytes_FromStringAndSize(ob.p, (Py_ssize_t)ob.len);
+        sd_buf_free(&ob);
+        if (wire == NULL) goto done;
+        r = sdpy_parse_bytes(st, wire, &st->opts, 1, 0);
+        Py_DECREF(wire);
+    }
 done:
     Py_XDECREF(tb);
     Py_XDECREF(rb);

@@ -230,7 +230,7 @@ sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, c
  * request's Record-Route headers (12.1.1). 101-199: NONE -> EARLY; 2xx:
  * confirmed (an unacknowledged 2xx to INVITE blocks new INVITEs until the
  * ACK); 3xx-6xx to the creating request: terminated (to a re-INVITE: the
- * dialog stays). `reason` len 0: the default phrase. SD_ESTATE when no
+ * dialog stays). `reason` with p NULL: the default phrase. SD_ESTATE when no
  * request is pending or the final response was sent; SD_EVALID for a bad
  * status or header.
  */

@@ -428,8 +428,8 @@ enum {
  * (RFC 3261 8.2.6): every Via in order, From, To, Call-ID and CSeq copied
  * (unfolded), Timestamp too for 100; `to_tag` (len 0: none) is added to To
  * when the request has no To tag. Then the caller's headers and the body,
- * through sd_msg_build (so they are validated). `reason` len 0: the default
- * phrase. SD_EINVAL for an ACK or a response as `req`; else as sd_msg_build.
+ * through sd_msg_build (so they are validated). `reason` with p NULL: the
+ * default phrase (p non-NULL and len 0: an empty one, RFC 3261 25.1). SD_EINVAL for an ACK or a response as `req`; else as sd_msg_build.
  * Allocates only scratch space, freed before it returns.
  */
 sd_err sd_msg_build_response(sd_buf *out, const char *buf, const sd_msg *req, int status, sd_str reason,
