@@ -10,7 +10,7 @@ CLANG ?= clang
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 INC = -Icsrc/include -Icsrc
-CORE_SRC = $(sort $(wildcard csrc/base/*.c csrc/msg/*.c csrc/validate/*.c csrc/dialog/*.c))
+CORE_SRC = $(sort $(wildcard csrc/base/*.c csrc/msg/*.c csrc/validate/*.c csrc/dialog/*.c csrc/store/*.c))
 TEST_SRC = $(sort $(wildcard tests/c/test_*.c))
 BUILD = build/c
 

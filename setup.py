@@ -14,6 +14,7 @@ sources = sorted(
     + glob.glob("csrc/msg/*.c")
     + glob.glob("csrc/validate/*.c")
     + glob.glob("csrc/dialog/*.c")
+    + glob.glob("csrc/store/*.c")
     + glob.glob("csrc/py/*.c")
 )
 flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
