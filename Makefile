@@ -18,7 +18,7 @@ BUILD = build/c
 test-c: $(BUILD)/plain/run_tests
 	$(BUILD)/plain/run_tests
 
-$(BUILD)/%/run_tests: $(CORE_SRC) $(TEST_SRC) tests/c/tmain.c tests/c/tcheck.h
+$(BUILD)/%/run_tests: $(CORE_SRC) $(TEST_SRC) tests/c/tmain.c $(wildcard tests/c/*.h csrc/*/*.h csrc/include/sipdialog/*.h)
 	@mkdir -p $(dir $@)
 	$(CCX) $(CSTD) $(WARN) $(INC) $(FLAGS) -o $@ $(CORE_SRC) $(TEST_SRC) tests/c/tmain.c -lpthread
 

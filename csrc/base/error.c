@@ -31,6 +31,7 @@ const char *sd_err_name(sd_err code)
     case SD_ENOMEM: return "SD_ENOMEM";
     case SD_EAGAIN: return "SD_EAGAIN";
     case SD_EINVAL: return "SD_EINVAL";
+    case SD_EOVERLOAD: return "SD_EOVERLOAD";
     }
     return "SD_E?";
 }

@@ -17,6 +17,7 @@
 #include "base/sync.h"
 #include "msg/build.h"
 #include "sipdialog/validate.h"
+#include "store/link.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -99,6 +100,7 @@ struct sd_dialog {
     int64_t created_at, last_activity;
     cinfo *creq; /* our pending INVITE, for its CANCEL */
     kept *sreq; /* UAS: the request to answer (creating request or re-INVITE) */
+    sd_dlg_link link; /* the store's (store/link.h) */
 };
 
 /* Pending listener calls of one operation (at most two transitions). */
@@ -143,7 +145,7 @@ static uint32_t branch_hash(const char *buf, sd_span b)
 
 static uint64_t hash64(const char *p, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
     return h | 1; /* 0 means "none" */
 }
@@ -627,6 +629,59 @@ static void unlock_and_fire(sd_dialog *d, fired *f)
     sd_dlg_listener fn = d->lfn;
     void *ctx = d->lctx;
     sd_lock_release(&d->lock);
+    if (fn)
+        for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
+}
+
+/*
+ * The store's side of an operation that may change the dialog's strings or
+ * end it: for a dialog in a store, its shard's write lock is taken before
+ * the dialog's lock (lock order shard, then dialog), so the change and the
+ * store's view of it are one step for every reader.
+ */
+typedef struct guard {
+    sd_store *s; /* referenced while held; NULL: the dialog is in no store */
+    uint64_t h;
+    int had_rtag;
+} guard;
+
+static void lock_guarded(sd_dialog *d, guard *g)
+{
+    for (;;) {
+        g->s = NULL;
+        if (atomic_load_explicit(&d->link.store, memory_order_acquire) != NULL) {
+            sd_lock_acquire(&d->lock);
+            g->s = atomic_load_explicit(&d->link.store, memory_order_relaxed);
+            g->h = d->link.hash;
+            if (g->s) sd_store_ref(g->s); /* the store cannot go while we wait for its lock */
+            sd_lock_release(&d->lock);
+            if (g->s) sd_store_shard_lock_(g->s, g->h);
+        }
+        sd_lock_acquire(&d->lock);
+        if (atomic_load_explicit(&d->link.store, memory_order_relaxed) == g->s) break;
+        /* added to or removed from a store meanwhile: again */
+        sd_lock_release(&d->lock);
+        if (g->s) {
+            sd_store_shard_unlock_(g->s, g->h);
+            sd_store_unref(g->s);
+        }
+    }
+    g->had_rtag = d->rtag.len != 0;
+}
+
+/* Settle the store's view, release the dialog's lock, then the shard's,
+ * then run the store's removal hook and the listener (no lock held). */
+static void unlock_guarded(sd_dialog *d, guard *g, fired *f)
+{
+    int removed = g->s ? sd_store_settle_(g->s, d, g->had_rtag) : 0;
+    sd_dlg_listener fn = d->lfn;
+    void *ctx = d->lctx;
+    sd_lock_release(&d->lock);
+    if (g->s) {
+        sd_store_shard_unlock_(g->s, g->h);
+        if (removed) sd_store_removed_(g->s, d);
+        sd_store_unref(g->s);
+    }
     if (fn)
         for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
 }
@@ -1195,7 +1250,8 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
                          sd_error *err)
 {
     fired f = {0};
-    sd_lock_acquire(&d->lock);
+    guard g;
+    lock_guarded(d, &g);
     sd_err rc;
     int accepted = 0;
     size_t before = reply ? reply->len : 0;
@@ -1214,7 +1270,7 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
     }
     if (rc == SD_OK && accepted) d->last_activity = now(d);
     if (rc != SD_OK && reply && reply->len > before) reply->len = before;
-    unlock_and_fire(d, &f);
+    unlock_guarded(d, &g, &f);
     return rc;
 }
 
@@ -1223,7 +1279,8 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
     sd_err rc = SD_OK;
     sd_dialog *s = NULL;
     fired f = {0};
-    sd_lock_acquire(&d->lock);
+    guard g; /* a fork of a dialog in a store goes into that store in the same step */
+    lock_guarded(d, &g);
     if (d->flags & F_CLOSED) {
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
     } else if (d->role != SD_DLG_UAC || resp->is_request || resp->status < 101 || resp->status > 299 ||
@@ -1266,6 +1323,11 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
         sd_lock_acquire(&s->lock);
         rc = receive_response(s, buf, resp, &f, err);
         sd_lock_release(&s->lock);
+    }
+    if (rc == SD_OK && g.s) rc = sd_store_add_sibling_(g.s, d, s, err);
+    if (g.s) {
+        sd_store_shard_unlock_(g.s, g.h);
+        sd_store_unref(g.s);
     }
     if (rc != SD_OK) {
         if (s) free_dialog(s);
@@ -1744,7 +1806,8 @@ sd_err sd_dialog_respond(sd_dialog *d, int status, sd_str reason, const sd_str *
     if (rc != SD_OK) return rc;
     fired f = {0};
     size_t before = out->len;
-    sd_lock_acquire(&d->lock);
+    guard g;
+    lock_guarded(d, &g);
     const kept *k = d->sreq;
     if (d->flags & F_CLOSED) {
         rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
@@ -1823,7 +1886,7 @@ sd_err sd_dialog_respond(sd_dialog *d, int status, sd_str reason, const sd_str *
     d->last_activity = now(d);
 done:
     if (rc != SD_OK && out->len > before) out->len = before;
-    unlock_and_fire(d, &f);
+    unlock_guarded(d, &g, &f);
     return rc;
 }
 
@@ -1831,18 +1894,20 @@ sd_err sd_dialog_timeout(sd_dialog *d, sd_error *err)
 {
     fired f = {0};
     sd_err rc = SD_OK;
-    sd_lock_acquire(&d->lock);
+    guard g;
+    lock_guarded(d, &g);
     if (d->flags & F_CLOSED) rc = sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the dialog is closed");
     else if (d->state == SD_DLG_TERMINATED) rc = sd_error_set(err, SD_ESTATE, SIZE_MAX, "the dialog is terminated");
     else transition(d, SD_DE_TIMEOUT, SD_M_OTHER, 0, &f);
-    unlock_and_fire(d, &f);
+    unlock_guarded(d, &g, &f);
     return rc;
 }
 
 sd_err sd_dialog_close(sd_dialog *d)
 {
     fired f = {0};
-    sd_lock_acquire(&d->lock);
+    guard g;
+    lock_guarded(d, &g);
     if (!(d->flags & F_CLOSED)) {
         transition(d, SD_DE_CLOSE, SD_M_OTHER, 0, &f);
         /* release in reverse order of acquisition: kept requests, then the
@@ -1854,11 +1919,17 @@ sd_err sd_dialog_close(sd_dialog *d)
         d->creq = NULL;
         d->flags = (uint16_t)((d->flags | F_CLOSED) & ~(F_INV_OUT | F_INV_IN | F_ACK_OUT | F_ACK_IN));
     }
+    int removed = g.s ? sd_store_settle_(g.s, d, g.had_rtag) : 0;
     sd_dlg_listener fn = d->lfn;
     void *ctx = d->lctx;
     d->lfn = NULL;
     d->lctx = NULL;
     sd_lock_release(&d->lock);
+    if (g.s) {
+        sd_store_shard_unlock_(g.s, g.h);
+        if (removed) sd_store_removed_(g.s, d);
+        sd_store_unref(g.s);
+    }
     if (fn)
         for (int i = 0; i < f.n; i++) fn(ctx, d, &f.t[i]);
     return SD_OK;
@@ -2058,4 +2129,57 @@ size_t sd_dialog_footprint(sd_dialog *d)
     if (d->sreq) n += d->sreq->size;
     sd_lock_release(&d->lock);
     return n;
+}
+
+/* ------------------------------------------------------------- the store's */
+
+sd_dlg_link *sd_dialog_link_(sd_dialog *d)
+{
+    return &d->link;
+}
+
+void sd_dialog_keys_(const sd_dialog *d, sd_str *call_id, sd_str *local_tag, sd_str *remote_tag)
+{
+    *call_id = slot_str(d, SL_CALL_ID);
+    *local_tag = d->ltag.len ? sub_str(d, SL_LOCAL_HDR, d->ltag) : S("", 0);
+    *remote_tag = d->rtag.len ? sub_str(d, SL_REMOTE_HDR, d->rtag) : S("", 0);
+}
+
+void sd_dialog_lock_(sd_dialog *d)
+{
+    sd_lock_acquire(&d->lock);
+}
+
+void sd_dialog_unlock_(sd_dialog *d)
+{
+    sd_lock_release(&d->lock);
+}
+
+int sd_dialog_live_locked_(const sd_dialog *d)
+{
+    return !(d->flags & F_CLOSED) && d->state != SD_DLG_TERMINATED;
+}
+
+int sd_dialog_closed_locked_(const sd_dialog *d)
+{
+    return (d->flags & F_CLOSED) != 0;
+}
+
+sd_dlg_state sd_dialog_state_locked_(const sd_dialog *d)
+{
+    return (sd_dlg_state)d->state;
+}
+
+void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *out)
+{
+    if (d->nhist) *out = d->hist[d->nhist - 1];
+    else memset(out, 0, sizeof *out);
+}
+
+void *sd_dialog_listener_ctx(sd_dialog *d, sd_dlg_listener fn)
+{
+    sd_lock_acquire(&d->lock);
+    void *ctx = d->lfn == fn ? d->lctx : NULL;
+    sd_lock_release(&d->lock);
+    return ctx;
 }

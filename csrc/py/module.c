@@ -58,6 +58,7 @@ PyObject *sdpy_raise(sdpy_state *st, const sd_error *err, int as_validation)
     case SD_EEXIST: type = st->DialogStateError; break;
     case SD_ECLOSED: type = st->ClosedError; break;
     case SD_ENOTFOUND: type = st->DialogNotFound; break;
+    case SD_EOVERLOAD: type = st->OverloadError; break;
     default: type = st->SipError; break;
     }
     PyObject *reason = PyUnicode_DecodeUTF8(err->reason, (Py_ssize_t)strlen(err->reason), "replace");

@@ -9,6 +9,7 @@
 #ifndef TCHECK_H
 #define TCHECK_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,12 @@ typedef struct tc_test {
 } tc_test;
 
 void tc_register(tc_test *t);
+
+/* A SIP message from a printf template whose lines end in "\n": every
+ * "\n" becomes CRLF, and "Content-Length: 0" plus the blank line are
+ * appended. Returns a malloc'd exact-size buffer (*len bytes; ASan sees any
+ * overread); aborts when the template is too long. */
+char *tc_sip_vformat(size_t *len, const char *fmt, va_list ap);
 extern int tc_failures;
 
 #define TEST(name)                                                              \

@@ -76,25 +76,14 @@ typedef struct tmsg {
  * text does not parse (a broken test, not a dialog defect). */
 static tmsg *msgf(const char *fmt, ...)
 {
-    char raw[8192], crlf[16384];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(raw, sizeof raw, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof raw) abort();
-    size_t w = 0;
-    for (int i = 0; i < n; i++) {
-        if (raw[i] == '\n') crlf[w++] = '\r';
-        crlf[w++] = raw[i];
-    }
-    w += (size_t)snprintf(crlf + w, sizeof crlf - w, "Content-Length: 0\r\n\r\n");
     tmsg *t = malloc(sizeof *t);
-    t->buf = malloc(w);
-    memcpy(t->buf, crlf, w);
-    t->len = w;
+    t->buf = tc_sip_vformat(&t->len, fmt, ap);
+    va_end(ap);
     sd_error e;
     if (sd_msg_parse(t->buf, t->len, NULL, &t->m, t->h, 96, &e) != SD_OK) {
-        fprintf(stderr, "test message does not parse: %s\n%.*s\n", e.reason, (int)w, crlf);
+        fprintf(stderr, "test message does not parse: %s\n%.*s\n", e.reason, (int)t->len, t->buf);
         abort();
     }
     return t;

@@ -27,7 +27,8 @@ typedef enum sd_err {
     SD_ECLOSED,   /* object already closed */
     SD_ENOMEM,    /* allocation failed */
     SD_EAGAIN,    /* stream framing: more bytes are needed */
-    SD_EINVAL     /* invalid argument from the caller */
+    SD_EINVAL,    /* invalid argument from the caller */
+    SD_EOVERLOAD  /* a capacity or admission limit refused the operation */
 } sd_err;
 
 #define SD_REASON_MAX 160

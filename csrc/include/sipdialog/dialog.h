@@ -141,6 +141,10 @@ void sd_dialog_unref(sd_dialog *d);
  * reference instead). */
 void sd_dialog_set_listener(sd_dialog *d, sd_dlg_listener fn, void *ctx);
 
+/* The ctx of the listener when it is `fn`, else NULL (takes the lock
+ * briefly; close clears the listener). */
+void *sd_dialog_listener_ctx(sd_dialog *d, sd_dlg_listener fn);
+
 /* Flags of sd_dialog_receive. */
 enum {
     SD_RECV_AUTO_ANSWER = 1u << 0 /* a BYE that ends the dialog gets its 200 in *reply */
