@@ -20,6 +20,7 @@ from ._core import (
     CSeq,
     ClosedError,
     Dialog,
+    DialogManager,
     DialogState,
     Transition,
     DialogNotFound,

@@ -89,12 +89,21 @@ static PyObject *transition_obj(sdpy_state *st, const sd_dlg_transition *t)
     return r;
 }
 
-/* The C core's listener: called after the dialog lock is released, on the
- * thread of the Python call that caused the transition (GIL held). */
+/* The C core's listener: called after the dialog lock (and any store
+ * lock) is released, on the thread whose call caused the transition: a
+ * Python call holding the GIL, or a store operation that released it (a
+ * manager's close), hence PyGILState_Ensure. */
+static void dialog_listener_locked(DialogObject *self, const sd_dlg_transition *t);
 static void dialog_listener(void *ctx, sd_dialog *d, const sd_dlg_transition *t)
 {
     (void)d;
-    DialogObject *self = ctx;
+    PyGILState_STATE g = PyGILState_Ensure();
+    dialog_listener_locked(ctx, t);
+    PyGILState_Release(g);
+}
+
+static void dialog_listener_locked(DialogObject *self, const sd_dlg_transition *t)
+{
     if (self->callbacks == NULL || PyList_GET_SIZE(self->callbacks) == 0) return;
     PyObject *et, *ev, *etb;
     PyErr_Fetch(&et, &ev, &etb); /* keep an error in flight */
@@ -154,6 +163,21 @@ static PyObject *wrap(PyTypeObject *type, sd_dialog *d)
     return (PyObject *)o;
 }
 
+PyObject *sdpy_dialog_object(sdpy_state *st, sd_dialog *d)
+{
+    PyObject *o = sd_dialog_listener_ctx(d, dialog_listener);
+    if (o != NULL) {
+        sd_dialog_unref(d);
+        return Py_NewRef(o);
+    }
+    return wrap(st->Dialog, d);
+}
+
+sd_dialog *sdpy_dialog_ptr(sdpy_state *st, PyObject *o)
+{
+    return PyObject_TypeCheck(o, st->Dialog) ? ((DialogObject *)o)->d : NULL;
+}
+
 static PyObject *dialog_new_forbidden(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     (void)type;
@@ -171,7 +195,9 @@ static void dialog_dealloc(DialogObject *self)
     PyObject_GC_UnTrack(self);
     if (self->weakrefs) PyObject_ClearWeakRefs((PyObject *)self);
     if (self->d) {
-        sd_dialog_set_listener(self->d, NULL, NULL);
+        /* another wrapper may have taken over the listener (see
+         * sdpy_dialog_object): only ours is cleared */
+        if (sd_dialog_listener_ctx(self->d, dialog_listener) == self) sd_dialog_set_listener(self->d, NULL, NULL);
         sd_dialog_unref(self->d);
         self->d = NULL;
     }

@@ -485,6 +485,7 @@ static int module_exec(PyObject *m)
     sd_dlg_env_default(&st->env);
     st->env.parse = st->opts;
     if (sdpy_dialog_init_types(m, st) < 0) return -1;
+    if (sdpy_manager_init_types(m, st) < 0) return -1;
     return 0;
 }
 
@@ -510,6 +511,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->CSeq);
     Py_VISIT(st->log_fn);
     Py_VISIT(st->Dialog);
+    Py_VISIT(st->DialogManager);
     Py_VISIT(st->Transition);
     Py_VISIT(st->DialogState);
     for (int i = 0; i < SD_DLG__NSTATES; i++) Py_VISIT(st->states[i]);
@@ -538,6 +540,7 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->CSeq);
     Py_CLEAR(st->log_fn);
     Py_CLEAR(st->Dialog);
+    Py_CLEAR(st->DialogManager);
     Py_CLEAR(st->Transition);
     Py_CLEAR(st->DialogState);
     for (int i = 0; i < SD_DLG__NSTATES; i++) Py_CLEAR(st->states[i]);

@@ -20,7 +20,7 @@ typedef struct sdpy_state {
         *OverloadError, *ClosedError;
     PyTypeObject *Message, *Request, *Response, *StreamParser, *Validator, *Sanitizer, *Pipeline;
     PyObject *CSeq;       /* struct sequence type (seq, method) */
-    PyTypeObject *Dialog;
+    PyTypeObject *Dialog, *DialogManager;
     PyObject *Transition; /* struct sequence type of history entries */
     PyObject *DialogState; /* the enum class */
     PyObject *states[SD_DLG__NSTATES]; /* its members, by sd_dlg_state */
@@ -75,6 +75,14 @@ int sdpy_collect_pairs(PyObject *headers, PyObject *out);
 int sdpy_encode_error_to_validation(sdpy_state *st);
 
 int sdpy_dialog_init_types(PyObject *module, sdpy_state *st);
+int sdpy_manager_init_types(PyObject *module, sdpy_state *st);
+
+/* The Python object of a C dialog: the live wrapper when there is one,
+ * else a new one. Consumes the reference to `d`. GIL held. */
+PyObject *sdpy_dialog_object(sdpy_state *st, sd_dialog *d);
+/* The C dialog of a sipdialog.Dialog (borrowed), or NULL (no exception)
+ * when `o` is something else. */
+sd_dialog *sdpy_dialog_ptr(sdpy_state *st, PyObject *o);
 int sdpy_message_init_types(PyObject *module, sdpy_state *st);
 int sdpy_stream_init_types(PyObject *module, sdpy_state *st);
 int sdpy_pipeline_init_types(PyObject *module, sdpy_state *st);

@@ -547,6 +547,20 @@ sd_dialog *sd_store_get(sd_store *s, sd_str call_id, sd_str local_tag, sd_str re
     return get_in(s, hash_of(s, call_id), call_id, local_tag, remote_tag, 0);
 }
 
+int sd_store_get_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag, sd_dialog **out)
+{
+    uint64_t h = hash_of(s, call_id);
+    shard *sh = shard_of(s, h);
+    int k = sd_rwlock_tryrdlock(&sh->lock);
+    if (k < 0) return 0;
+    sd_dialog *d = table_get(sh, h, call_id, local_tag, remote_tag);
+    if (d) sd_dialog_ref(d);
+    else atomic_fetch_add_explicit(&sh->misses, 1, memory_order_relaxed);
+    sd_rwlock_rdunlock(&sh->lock, (unsigned)k);
+    *out = d;
+    return 1;
+}
+
 sd_dialog *sd_store_find_tags(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b)
 {
     return get_in(s, hash_of(s, call_id), call_id, tag_a, tag_b, 1);
@@ -638,6 +652,14 @@ int sd_store_ended(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b, sd_s
     }
     sd_rwlock_rdunlock(&sh->lock, k);
     return found;
+}
+
+int sd_store_contains(sd_store *s, sd_dialog *d)
+{
+    sd_dialog_lock_(d);
+    int in = atomic_load_explicit(&sd_dialog_link_(d)->store, memory_order_relaxed) == s;
+    sd_dialog_unlock_(d);
+    return in;
 }
 
 size_t sd_store_len(sd_store *s)

@@ -97,6 +97,13 @@ sd_err sd_store_remove(sd_store *s, sd_dialog *d);
  */
 sd_dialog *sd_store_get(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag);
 
+/* sd_store_get that never waits: 1 with *out the dialog (or NULL: none)
+ * when the shard's read lock was free at once, 0 when a writer holds or
+ * wants it (nothing done; call sd_store_get). For callers that hold a
+ * lock of their own that other threads need while they wait (the Python
+ * binding's GIL): they try first, and release it only to wait. */
+int sd_store_get_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag, sd_dialog **out);
+
 /* The dialog whose tags are (tag_a, tag_b) in either orientation: first
  * local=a remote=b, then local=b remote=a. */
 sd_dialog *sd_store_find_tags(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b);
@@ -129,6 +136,9 @@ typedef struct sd_store_ended_info {
 /* 1 when a dialog with tags (tag_a, tag_b) in either orientation ended
  * less than tombstone_ns ago (*info filled when non-NULL), else 0. */
 int sd_store_ended(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b, sd_store_ended_info *info);
+
+/* 1 when `d` is in this store now (reads its link under its lock). */
+int sd_store_contains(sd_store *s, sd_dialog *d);
 
 /* Live dialogs (exact: updated under the shard locks). */
 size_t sd_store_len(sd_store *s);
