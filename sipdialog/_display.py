@@ -76,6 +76,28 @@ def dialog_html(dlg: "_core.Dialog") -> str:
             "<th>reason</th><th>cause</th></tr>%s</table></div>" % (rows, hist))
 
 
+def manager_html(mgr: "_core.DialogManager", limit: int = 20) -> str:
+    """An HTML view of a manager: counts by state, then a table of its first
+    `limit` dialogs (one consistent snapshot)."""
+    e = html.escape
+    if mgr.closed:
+        return "<div class='sipdialog-manager'><b>DialogManager</b> (closed)</div>"
+    st = mgr.stats()
+    counts = "".join("<td>%s</td>" % st["by_state"][k] for k in st["by_state"])
+    heads = "".join("<th>%s</th>" % e(k) for k in st["by_state"])
+    snaps = mgr.snapshot()
+    cols = ("id", "role", "state", "remote_uri", "local_seq", "remote_seq")
+    body = "".join("<tr>%s</tr>" % "".join("<td style='text-align:left'><code>%s</code></td>"
+                                           % e("" if s[c] is None else str(s[c])) for c in cols)
+                   for s in snaps[:limit])
+    more = ("<p>... and %d more</p>" % (len(snaps) - limit)) if len(snaps) > limit else ""
+    return ("<div class='sipdialog-manager'><b>DialogManager</b>: %d dialogs, %d ended recently, %d shards, "
+            "load factor %.2f<table><tr>%s</tr><tr>%s</tr></table><table><tr>%s</tr>%s</table>%s</div>"
+            % (st["dialogs"], st["tombstones"], len(st["shards"]), st["load_factor"], heads, counts,
+               "".join("<th>%s</th>" % c for c in cols), body, more))
+
+
 def install() -> None:
     _core.Message._repr_html_ = message_html  # type: ignore[assignment]
     _core.Dialog._repr_html_ = dialog_html  # type: ignore[assignment]
+    _core.DialogManager._repr_html_ = manager_html  # type: ignore[assignment]

@@ -421,3 +421,12 @@ def test_threads_counts_add_up():
     for x in mgr:
         assert mgr.get(x.id) is x and x in mgr.find_by_call_id(x.call_id)
         assert mgr.find_by_tags(x.call_id, x.remote_tag, x.local_tag) is x
+
+
+def test_html_view_lists_counts_and_dialogs():
+    mgr = DialogManager()
+    for i in range(3):
+        mgr.add(confirmed(call_id="h%d" % i))
+    page = mgr._repr_html_()
+    assert "3 dialogs" in page and page.count("<code>h") == 3 and "confirmed" in page
+    assert "closed" in (lambda m: (m.close(), m._repr_html_())[1])(mgr)
