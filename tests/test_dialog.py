@@ -883,3 +883,43 @@ def test_64_routes_all_used_and_65_refused():
     assert len(values(uac.create_request("CANCEL"), "Route")) == 64
     with pytest.raises(sipdialog.LimitError):
         Dialog.from_uac(invite(extra=routes + [("Route", "<sip:o64.example.com;lr>")]))
+
+
+# ---- shared strings ------------------------------------------------------------------
+
+def test_from_and_to_keep_their_exact_text_with_the_tag_anywhere():
+    # RFC 3261 12.2.1.1: From/To of in-dialog requests are the dialog's URIs and tags;
+    # the values are kept exactly as they were (the tag may sit between parameters)
+    inv = invite(extra=())
+    raw = bytes(inv).replace(b"tag=1928301774", b"tag=1928301774;x=y")
+    inv = parse(raw)
+    uas = Dialog.from_uas(inv, local_contact="sip:bob@192.0.2.4", local_tag="8d3b7f2e")
+    ok = uas.answer(200)
+    uac = Dialog.from_uac(inv)
+    uac.receive(ok)
+    assert uac.local_header == "Alice <sip:alice@atlanta.example.com>;tag=1928301774;x=y"
+    assert uac.local_tag == "1928301774" and uac.remote_tag == "8d3b7f2e"
+    bye = uac.create_request("BYE")
+    assert values(bye, "From") == ["Alice <sip:alice@atlanta.example.com>;tag=1928301774;x=y"]
+    assert values(bye, "To") == ["Bob <sip:bob@biloxi.example.com>;tag=8d3b7f2e"]
+    assert uas.remote_header == "Alice <sip:alice@atlanta.example.com>;tag=1928301774;x=y"
+    assert values(uas.create_request("INFO"), "To") == ["Alice <sip:alice@atlanta.example.com>;tag=1928301774;x=y"]
+
+
+def test_dialogs_of_one_user_agent_share_their_repeated_strings():
+    # the From/To values without their tags, the targets and the route set are kept once
+    def make(i):
+        inv = invite(call_id="share-%d@h" % i, rr=("<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"))
+        uac = Dialog.from_uac(inv)
+        uac.receive(inv.create_response(200, to_tag="t%d" % i, headers=[
+            ("Contact", "<sip:bob@192.0.2.4>"), ("Record-Route", "<sip:p1.example.com;lr>"),
+            ("Record-Route", "<sip:p2.example.com;lr>")]))
+        return uac
+    one = make(0)
+    alone = one.footprint
+    many = [make(i) for i in range(1, 200)]
+    assert many[-1].footprint < alone - 150  # its share of the common strings is small
+    assert many[-1].route_set == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
+    assert many[-1].local_target == "sip:alice@pc33.atlanta.example.com"
+    del many
+    assert one.footprint == alone  # the others let go of their shares

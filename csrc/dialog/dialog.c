@@ -14,6 +14,7 @@
  * the state change it causes are one step.
  */
 #include "sipdialog/dialog.h"
+#include "base/intern.h"
 #include "base/sync.h"
 #include "msg/build.h"
 #include "sipdialog/validate.h"
@@ -26,8 +27,20 @@
 #include <string.h>
 #include <strings.h>
 
-/* arena slots */
-enum { SL_CALL_ID, SL_LOCAL_HDR, SL_REMOTE_HDR, SL_LOCAL_TARGET, SL_REMOTE_TARGET, SL_ROUTES, SL__N };
+/*
+ * String slots. What is this dialog's alone (the Call-ID and the two tags)
+ * lives in its arena; the rest is shared (base/intern.h): the From and To
+ * values with the tag's value cut out, both targets and the route set are
+ * the same for every dialog between the same two user agents through the
+ * same proxies, so a million dialogs keep one copy of each. A header's tag
+ * span (d->ltag, d->rtag) says where its tag goes back in: the full value
+ * is shared[0..off) + tag + shared[off..), exactly as received.
+ */
+enum {
+    SL_CALL_ID, SL_LOCAL_TAG, SL_REMOTE_TAG, SL__ARENA,
+    SL_LOCAL_HDR = SL__ARENA, SL_REMOTE_HDR, SL_LOCAL_TARGET, SL_REMOTE_TARGET, SL_ROUTES, SL__N
+};
+#define NSHARED (SL__N - SL__ARENA)
 
 #define ARENA_MAX 65535u
 #define SEQ_SET ((uint64_t)1 << 40) /* local_seq: a value has been chosen */
@@ -79,8 +92,9 @@ struct sd_dialog {
     _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     const sd_dlg_env *env;
     char *arena;
-    span16 slot[SL__N];
-    span16 ltag, rtag; /* relative to their header slot */
+    span16 slot[SL__ARENA];
+    sd_istr *shared[NSHARED]; /* NULL: empty */
+    span16 ltag, rtag; /* where each tag sits in its full header value */
     uint16_t arena_len;
     uint16_t flags;
     uint8_t state, role, create_method, last_method;
@@ -118,12 +132,40 @@ static sd_str S(const char *p, size_t len)
 
 static sd_str slot_str(const sd_dialog *d, int s)
 {
+    if (s >= SL__ARENA) {
+        const sd_istr *x = d->shared[s - SL__ARENA];
+        return x ? S(x->s, x->len) : S("", 0);
+    }
     return S(d->arena + d->slot[s].off, d->slot[s].len);
 }
 
-static sd_str sub_str(const sd_dialog *d, int s, span16 r)
+/* Our tag (w = 0) or the remote tag (w = 1); len 0 when unknown. */
+static sd_str tag_str(const sd_dialog *d, int w)
 {
-    return S(d->arena + d->slot[s].off + r.off, r.len);
+    return d->arena ? slot_str(d, SL_LOCAL_TAG + w) : S("", 0);
+}
+
+/* Room for a full From/To value: on the stack when it fits. */
+typedef struct hbuf {
+    char st[512];
+    char *heap;
+} hbuf;
+
+/* The full From (w = 0) or To (w = 1) value, with its tag; into b. NULL
+ * .p when out of memory. */
+static sd_str hdr_full(const sd_dialog *d, int w, hbuf *b)
+{
+    sd_str sh = slot_str(d, SL_LOCAL_HDR + w), tag = tag_str(d, w);
+    span16 at = w ? d->rtag : d->ltag;
+    size_t n = sh.len + tag.len;
+    char *o = b->st;
+    b->heap = NULL;
+    if (tag.len == 0) return sh;
+    if (n > sizeof b->st && (o = b->heap = malloc(n)) == NULL) return S(NULL, 0);
+    memcpy(o, sh.p, at.off);
+    memcpy(o + at.off, tag.p, tag.len);
+    memcpy(o + at.off + tag.len, sh.p + at.off, sh.len - at.off);
+    return S(o, n);
 }
 
 static int str_eq(sd_str a, const char *p, size_t len)
@@ -201,6 +243,7 @@ void sd_dlg_env_default(sd_dlg_env *env)
     env->random = sd_os_random;
     env->random_ctx = NULL;
     env->branch_key = 0;
+    env->strings = NULL;
     if (sd_os_random(NULL, &env->branch_key, sizeof env->branch_key) != SD_OK)
         env->branch_key = (uint64_t)sd_monotonic_ns(NULL) * 0x9e3779b97f4a7c15ull;
 }
@@ -494,34 +537,101 @@ out:
 
 static void set_strict(sd_dialog *d)
 {
-    sd_str r = S(d->arena + d->slot[SL_ROUTES].off, d->slot[SL_ROUTES].len);
+    sd_str r = slot_str(d, SL_ROUTES);
     if (first_route_strict(r.p, r.len)) d->flags |= F_STRICT;
     else d->flags &= (uint16_t)~F_STRICT;
 }
 
-/* Rebuild the arena with the slots in `repl` that have p != NULL replaced.
- * Either everything changes or nothing (SD_ENOMEM/SD_ELIMIT). */
-static sd_err arena_replace(sd_dialog *d, const sd_str repl[SL__N], sd_error *err)
+/* Replace the slots in `in` that have p != NULL: the arena is rebuilt in
+ * one allocation when one of its slots changes, a shared slot takes a
+ * reference to the table's copy. A new From (SL_LOCAL_HDR) or To
+ * (SL_REMOTE_HDR) value comes whole, with its tag at *ltag / *rtag (len 0:
+ * no tag): the tag goes to the arena, the rest is shared. Either everything
+ * changes or nothing (SD_ENOMEM/SD_ELIMIT). `in` may point into the
+ * dialog's own strings. */
+static sd_err arena_replace(sd_dialog *d, const sd_str in[SL__N], const span16 *ltag, const span16 *rtag,
+                            sd_error *err)
 {
-    size_t total = 0;
-    for (int s = 0; s < SL__N; s++) total += repl[s].p ? repl[s].len : d->slot[s].len;
-    if (total > ARENA_MAX)
-        return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "dialog strings exceed %u bytes", ARENA_MAX);
-    char *na = malloc(total ? total : 1);
-    if (na == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
-    size_t w = 0;
-    span16 ns[SL__N];
-    for (int s = 0; s < SL__N; s++) {
-        sd_str v = repl[s].p ? repl[s] : slot_str(d, s);
-        if (v.len) memcpy(na + w, v.p, v.len);
-        ns[s] = (span16){(uint16_t)w, (uint16_t)v.len};
-        w += v.len;
+    sd_str repl[SL__N];
+    memcpy(repl, in, sizeof repl);
+    const span16 *tp[2] = {ltag, rtag};
+    char *cut[2] = {NULL, NULL};
+    sd_istr *nsh[NSHARED] = {NULL};
+    int swap[NSHARED] = {0};
+    sd_err rc = SD_OK;
+    for (int w = 0; w < 2; w++) {
+        sd_str v = repl[SL_LOCAL_HDR + w];
+        if (v.p == NULL) continue;
+        span16 t = tp[w] ? *tp[w] : (span16){0, 0};
+        if ((size_t)t.off + t.len > v.len) t = (span16){0, 0};
+        repl[SL_LOCAL_TAG + w] = S(v.p + t.off, t.len);
+        if (t.len == 0) continue;
+        if ((cut[w] = malloc(v.len - t.len + 1)) == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto fail;
+        }
+        memcpy(cut[w], v.p, t.off);
+        memcpy(cut[w] + t.off, v.p + t.off + t.len, v.len - t.off - t.len);
+        repl[SL_LOCAL_HDR + w] = S(cut[w], v.len - t.len);
     }
-    free(d->arena);
-    d->arena = na;
-    memcpy(d->slot, ns, sizeof ns);
-    d->arena_len = (uint16_t)total;
+    for (int k = 0; k < NSHARED; k++) {
+        sd_str v = repl[SL__ARENA + k];
+        if (v.p == NULL || str_eq(slot_str(d, SL__ARENA + k), v.p, v.len)) continue;
+        swap[k] = 1;
+        if (v.len > ARENA_MAX) {
+            rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "a dialog string exceeds %u bytes", ARENA_MAX);
+            goto fail;
+        }
+        if (v.len && (nsh[k] = sd_istr_get(d->env->strings, v.p, v.len)) == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto fail;
+        }
+    }
+    int rebuild = 0;
+    size_t total = 0;
+    for (int s = 0; s < SL__ARENA; s++) {
+        rebuild |= repl[s].p != NULL;
+        total += repl[s].p ? repl[s].len : d->slot[s].len;
+    }
+    if (rebuild) {
+        if (total > ARENA_MAX) {
+            rc = sd_error_set(err, SD_ELIMIT, SIZE_MAX, "dialog strings exceed %u bytes", ARENA_MAX);
+            goto fail;
+        }
+        char *na = malloc(total ? total : 1);
+        if (na == NULL) {
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+            goto fail;
+        }
+        size_t w = 0;
+        span16 ns[SL__ARENA];
+        for (int s = 0; s < SL__ARENA; s++) {
+            sd_str v = repl[s].p ? repl[s] : slot_str(d, s);
+            if (v.len) memcpy(na + w, v.p, v.len);
+            ns[s] = (span16){(uint16_t)w, (uint16_t)v.len};
+            w += v.len;
+        }
+        free(d->arena);
+        d->arena = na;
+        memcpy(d->slot, ns, sizeof ns);
+        d->arena_len = (uint16_t)total;
+    }
+    for (int k = 0; k < NSHARED; k++)
+        if (swap[k]) {
+            sd_istr_put(d->shared[k]);
+            d->shared[k] = nsh[k];
+        }
+    if (in[SL_LOCAL_HDR].p) d->ltag = (span16){repl[SL_LOCAL_TAG].len ? tp[0]->off : 0, (uint16_t)repl[SL_LOCAL_TAG].len};
+    if (in[SL_REMOTE_HDR].p)
+        d->rtag = (span16){repl[SL_REMOTE_TAG].len ? tp[1]->off : 0, (uint16_t)repl[SL_REMOTE_TAG].len};
+    free(cut[0]);
+    free(cut[1]);
     return SD_OK;
+fail:
+    for (int k = 0; k < NSHARED; k++) sd_istr_put(nsh[k]);
+    free(cut[0]);
+    free(cut[1]);
+    return rc;
 }
 
 static kept *kept_new(const char *buf, const sd_msg *m)
@@ -764,6 +874,7 @@ static void free_dialog(sd_dialog *d)
     free(d->sreq);
     if (d->hist != d->inl) free(d->hist);
     free(d->arena);
+    for (int k = 0; k < NSHARED; k++) sd_istr_put(d->shared[k]);
     free(d);
 }
 
@@ -825,9 +936,7 @@ sd_err sd_dialog_new_uac(const sd_dlg_env *env, const char *buf, const sd_msg *r
         [SL_REMOTE_TARGET] = S("", 0),
         [SL_ROUTES] = S("", 0),
     };
-    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
-    d->ltag = ftag;
-    d->rtag = (span16){0, 0};
+    if ((rc = arena_replace(d, repl, &ftag, NULL, err)) != SD_OK) goto out;
     d->role = SD_DLG_UAC;
     d->state = SD_DLG_NONE;
     d->create_method = req->method_id;
@@ -922,10 +1031,8 @@ sd_err sd_dialog_new_uas(const sd_dlg_env *env, const char *buf, const sd_msg *r
         [SL_REMOTE_TARGET] = S(target ? target : "", glen),
         [SL_ROUTES] = S(routes, rlen),
     };
-    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    if ((rc = arena_replace(d, repl, &ttag, &ftag, err)) != SD_OK) goto out;
     if (strict) d->flags |= F_STRICT;
-    d->ltag = ttag;
-    d->rtag = ftag;
     d->role = SD_DLG_UAS;
     d->state = SD_DLG_NONE;
     d->create_method = req->method_id;
@@ -985,7 +1092,7 @@ static sd_err reply_to(sd_dialog *d, const char *buf, const sd_msg *m, int statu
         vl[0] = S(ra, (size_t)k);
         n = 1;
     }
-    sd_str tag = d->arena ? sub_str(d, SL_LOCAL_HDR, d->ltag) : S("", 0);
+    sd_str tag = tag_str(d, 0);
     return sd_msg_build_response(reply, buf, m, status, S(reason, reason ? strlen(reason) : 0), tag, nm, vl, n,
                                  NULL, 0, err);
 }
@@ -1000,7 +1107,7 @@ static sd_err refresh_target(sd_dialog *d, const char *buf, const sd_msg *m, sd_
     if (rc == SD_ENOTFOUND) return SD_OK;
     if (rc != SD_OK) return rc;
     sd_str repl[SL__N] = {[SL_REMOTE_TARGET] = S(t, tl)};
-    if (!str_eq(slot_str(d, SL_REMOTE_TARGET), t, tl)) rc = arena_replace(d, repl, err);
+    if (!str_eq(slot_str(d, SL_REMOTE_TARGET), t, tl)) rc = arena_replace(d, repl, NULL, NULL, err);
     free(own);
     return rc;
 }
@@ -1035,10 +1142,9 @@ static sd_err learn_remote(sd_dialog *d, const char *buf, const sd_msg *m, sd_er
         [SL_ROUTES] = S(routes, rlen),
     };
     if (target) repl[SL_REMOTE_TARGET] = S(target, glen);
-    if ((rc = arena_replace(d, repl, err)) != SD_OK) goto out;
+    if ((rc = arena_replace(d, repl, NULL, &ttag, err)) != SD_OK) goto out;
     if (strict) d->flags |= F_STRICT;
     else d->flags &= (uint16_t)~F_STRICT;
-    d->rtag = ttag;
 out:
     free(own_t);
     free(own_g);
@@ -1048,7 +1154,7 @@ out:
 
 static sd_err receive_response(sd_dialog *d, const char *buf, const sd_msg *m, fired *f, sd_error *err)
 {
-    sd_str rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
+    sd_str rtag = tag_str(d, 1);
     int status = m->status;
     int tagged = m->has_to_tag;
     int method = m->cseq_method_id;
@@ -1153,7 +1259,7 @@ static int cancel_matches(const sd_dialog *d, const char *buf, const sd_msg *m)
     const char *kb = KEPT_BUF(k);
     return m->cseq == k->m.cseq && m->via_branch.len && m->via_branch.len == k->m.via_branch.len &&
            memcmp(buf + m->via_branch.off, kb + k->m.via_branch.off, m->via_branch.len) == 0 &&
-           m->has_from_tag && span_eq(buf, m->from_tag, sub_str(d, SL_REMOTE_HDR, d->rtag));
+           m->has_from_tag && span_eq(buf, m->from_tag, tag_str(d, 1));
 }
 
 /* *accepted: 1 when the request was taken into the dialog (not refused,
@@ -1162,7 +1268,7 @@ static sd_err receive_request(sd_dialog *d, const char *buf, const sd_msg *m, un
                               fired *f, int *accepted, sd_error *err)
 {
     *accepted = 0;
-    sd_str ltag = sub_str(d, SL_LOCAL_HDR, d->ltag), rtag = sub_str(d, SL_REMOTE_HDR, d->rtag);
+    sd_str ltag = tag_str(d, 0), rtag = tag_str(d, 1);
     int method = m->method_id;
     uint32_t branch = branch_hash(buf, m->via_branch);
     if (method == SD_M_ACK) {
@@ -1261,7 +1367,7 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
         rc = m->is_request ? (m->method_id == SD_M_ACK ? SD_OK : reply_to(d, buf, m, 481, NULL, -1, reply, err))
                            : sd_error_set(err, SD_EINVAL, SIZE_MAX, "the Call-ID is not this dialog's");
     } else if (!m->is_request) {
-        if (!m->has_from_tag || !span_eq(buf, m->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag)))
+        if (!m->has_from_tag || !span_eq(buf, m->from_tag, tag_str(d, 0)))
             rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the From tag of the response is not our tag");
         else
             accepted = (rc = receive_response(d, buf, m, &f, err)) == SD_OK;
@@ -1279,6 +1385,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
     sd_err rc = SD_OK;
     sd_dialog *s = NULL;
     fired f = {0};
+    hbuf hb = {.heap = NULL};
     guard g; /* a fork of a dialog in a store goes into that store in the same step */
     lock_guarded(d, &g);
     if (d->flags & F_CLOSED) {
@@ -1288,22 +1395,24 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "a fork comes from a 101-299 response with a To tag to a UAC dialog");
     } else if (resp->cseq != d->create_cseq || resp->cseq_method_id != d->create_method ||
                !span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_from_tag ||
-               !span_eq(buf, resp->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag))) {
+               !span_eq(buf, resp->from_tag, tag_str(d, 0))) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the response does not answer this dialog's creating request");
-    } else if (d->rtag.len && span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag))) {
+    } else if (d->rtag.len && span_eq(buf, resp->to_tag, tag_str(d, 1))) {
         rc = sd_error_set(err, SD_EEXIST, SIZE_MAX, "the response has this dialog's own To tag: receive() it");
     } else if ((s = alloc_dialog(d->env)) == NULL) {
         rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
     } else {
-        /* the sibling starts as this dialog was before its first response */
-        sd_str repl[SL__N];
-        for (int i = 0; i < SL__N; i++) repl[i] = slot_str(d, i);
-        repl[SL_REMOTE_TARGET] = S("", 0);
-        repl[SL_ROUTES] = S("", 0);
+        /* the sibling starts as this dialog was before its first response:
+         * our From, their To without tag, no target, no route set */
+        sd_str repl[SL__N] = {
+            [SL_CALL_ID] = slot_str(d, SL_CALL_ID),
+            [SL_LOCAL_HDR] = hdr_full(d, 0, &hb),
+            [SL_REMOTE_HDR] = slot_str(d, SL_REMOTE_HDR),
+            [SL_LOCAL_TARGET] = slot_str(d, SL_LOCAL_TARGET),
+        };
         s->role = SD_DLG_UAC;
         s->create_method = d->create_method;
         s->create_cseq = d->create_cseq;
-        s->ltag = d->ltag;
         atomic_store(&s->local_seq, SEQ_SET | d->create_cseq);
         atomic_store(&s->seq_first, d->create_cseq);
         s->flags = (uint16_t)(d->flags & F_SECURE);
@@ -1313,11 +1422,14 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
         }
         /* the CANCEL information only of the creating INVITE, never of a
          * later re-INVITE of d */
-        if ((rc = arena_replace(s, repl, err)) == SD_OK && d->creq != NULL && d->creq->cseq == d->create_cseq &&
+        if (repl[SL_LOCAL_HDR].p == NULL)
+            rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        else if ((rc = arena_replace(s, repl, &d->ltag, NULL, err)) == SD_OK && d->creq != NULL && d->creq->cseq == d->create_cseq &&
             (s->creq = cinfo_copy(d->creq)) == NULL)
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
     }
     sd_lock_release(&d->lock);
+    free(hb.heap);
     if (rc == SD_OK) {
         /* the sibling is not shared yet: apply the response to it */
         sd_lock_acquire(&s->lock);
@@ -1383,7 +1495,7 @@ static int needs_contact(int method)
 static sd_err new_branch(sd_dialog *d, char out[23], sd_error *err)
 {
     (void)err;
-    sd_str cid = slot_str(d, SL_CALL_ID), lt = sub_str(d, SL_LOCAL_HDR, d->ltag);
+    sd_str cid = slot_str(d, SL_CALL_ID), lt = tag_str(d, 0);
     uint64_t h = hash64(cid.p, cid.len) ^ mix64(hash64(lt.p, lt.len));
     uint64_t x = mix64(d->env->branch_key ^ mix64(h + ++d->branch_ctr));
     unsigned char b[8];
@@ -1529,7 +1641,14 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
     size_t k = 0;
     sd_err rc = SD_OK;
     sd_str ruri;
+    hbuf hf, ht; /* the full From and To values */
+    sd_str from = hdr_full(d, 0, &hf), to_full = hdr_full(d, 1, &ht);
     sd_str routes = slot_str(d, SL_ROUTES), rt = slot_str(d, SL_REMOTE_TARGET), lt = slot_str(d, SL_LOCAL_TARGET);
+    if (from.p == NULL || to_full.p == NULL) {
+        scratch = sc_stack;
+        rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
+        goto out;
+    }
     size_t need = cancel_of ? cancel_of->size + method.len + 64
                             : routes.len + rt.len + 2 * lt.len + method.len + 256;
     scratch = need <= STACK_SCRATCH ? sc_stack : malloc(need);
@@ -1570,7 +1689,7 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
         }
         nm[k] = S("From", 4);
         trust[k] = SD_BUILD_TRUSTED;
-        vl[k++] = slot_str(d, SL_LOCAL_HDR);
+        vl[k++] = from;
         nm[k] = S("To", 2);
         trust[k] = SD_BUILD_COPIED;
         vl[k++] = to;
@@ -1630,10 +1749,10 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
         }
         nm[k] = S("From", 4);
         trust[k] = SD_BUILD_TRUSTED;
-        vl[k++] = slot_str(d, SL_LOCAL_HDR);
+        vl[k++] = from;
         nm[k] = S("To", 2);
         trust[k] = SD_BUILD_TRUSTED;
-        vl[k++] = slot_str(d, SL_REMOTE_HDR);
+        vl[k++] = to_full;
         nm[k] = S("Call-ID", 7);
         trust[k] = SD_BUILD_TRUSTED;
         vl[k++] = slot_str(d, SL_CALL_ID);
@@ -1663,6 +1782,8 @@ static sd_err build_request(sd_dialog *d, sd_str method, uint32_t cseq, const ci
 out:
     if (scratch != sc_stack) free(scratch);
     if (nm != nm_stack) free(nm);
+    free(hf.heap);
+    free(ht.heap);
     return rc;
 }
 
@@ -1780,7 +1901,7 @@ sd_err sd_dialog_create_ack(sd_dialog *d, const char *buf, const sd_msg *resp, c
                (d->state == SD_DLG_TERMINATED && !(d->flags & F_ACK_OUT))) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "receive() the 2xx before acknowledging it");
     } else if (!span_eq(buf, resp->call_id, slot_str(d, SL_CALL_ID)) || !resp->has_to_tag ||
-               !span_eq(buf, resp->to_tag, sub_str(d, SL_REMOTE_HDR, d->rtag)) ||
+               !span_eq(buf, resp->to_tag, tag_str(d, 1)) ||
                (resp->cseq != d->inv_cseq_out && !(d->role == SD_DLG_UAC && resp->cseq == d->create_cseq))) {
         rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the 2xx does not answer an INVITE of this dialog");
     } else {
@@ -1863,7 +1984,7 @@ sd_err sd_dialog_respond(sd_dialog *d, int status, sd_str reason, const sd_str *
         nm[j] = names[i];
         vl[j++] = values[i];
     }
-    rc = sd_msg_build_response(out, kb, km, status, reason, sub_str(d, SL_LOCAL_HDR, d->ltag), nm, vl, j, body,
+    rc = sd_msg_build_response(out, kb, km, status, reason, tag_str(d, 0), nm, vl, j, body,
                                body_len, err);
     free(nm);
     free(scratch);
@@ -1970,7 +2091,10 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
 {
     sd_lock_acquire(&d->lock);
     size_t hist = d->nhist * sizeof(sd_dlg_transition);
-    size_t sz = sizeof(sd_dlg_snap) + hist + d->arena_len;
+    size_t shared = 0;
+    for (int k = 0; k < NSHARED; k++) shared += slot_str(d, SL__ARENA + k).len;
+    shared += d->ltag.len + d->rtag.len; /* the tags go back into the From and To values */
+    size_t sz = sizeof(sd_dlg_snap) + hist + d->arena_len + shared;
     sd_dlg_snap *s = malloc(sz);
     if (s == NULL) {
         sd_lock_release(&d->lock);
@@ -1980,8 +2104,26 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     char *a = (char *)h + hist;
     memcpy(h, d->hist, hist);
     if (d->arena_len) memcpy(a, d->arena, d->arena_len);
-#define SLOT(i) S(a + d->slot[i].off, d->slot[i].len)
-#define SUB(i, r) S(a + d->slot[i].off + (r).off, (r).len)
+    sd_str sh[NSHARED];
+    char *w = a + d->arena_len;
+    for (int k = 0; k < NSHARED; k++) {
+        sd_str v = slot_str(d, SL__ARENA + k);
+        if (k < 2) { /* From / To: the full value, tag included */
+            sd_str tag = tag_str(d, k);
+            span16 at = k ? d->rtag : d->ltag;
+            memcpy(w, v.p, at.off);
+            memcpy(w + at.off, tag.p, tag.len);
+            memcpy(w + at.off + tag.len, v.p + at.off, v.len - at.off);
+            sh[k] = S(w, v.len + tag.len);
+            w += v.len + tag.len;
+            continue;
+        }
+        if (v.len) memcpy(w, v.p, v.len);
+        sh[k] = S(w, v.len);
+        w += v.len;
+    }
+#define SLOT(i) ((i) >= SL__ARENA ? sh[(i) - SL__ARENA] : S(a + d->slot[i].off, d->slot[i].len))
+
     s->state = d->state;
     s->role = d->role;
     s->secure = (d->flags & F_SECURE) != 0;
@@ -1999,8 +2141,8 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     s->call_id = SLOT(SL_CALL_ID);
     s->local_header = SLOT(SL_LOCAL_HDR);
     s->remote_header = SLOT(SL_REMOTE_HDR);
-    s->local_tag = SUB(SL_LOCAL_HDR, d->ltag);
-    s->remote_tag = SUB(SL_REMOTE_HDR, d->rtag);
+    s->local_tag = SLOT(SL_LOCAL_TAG);
+    s->remote_tag = SLOT(SL_REMOTE_TAG);
     s->local_uri = header_uri(s->local_header);
     s->remote_uri = header_uri(s->remote_header);
     s->local_target = SLOT(SL_LOCAL_TARGET);
@@ -2011,7 +2153,6 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     s->nhistory = d->nhist;
     s->history = h;
 #undef SLOT
-#undef SUB
     sd_lock_release(&d->lock);
     *out = s;
     return SD_OK;
@@ -2083,7 +2224,7 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
         [SL_REMOTE_TARGET] = s->remote_target,
         [SL_ROUTES] = s->route_set,
     };
-    if ((rc = arena_replace(d, repl, err)) != SD_OK) {
+    if ((rc = arena_replace(d, repl, &lt, &rtg, err)) != SD_OK) {
         free_dialog(d);
         return rc;
     }
@@ -2099,8 +2240,6 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
     }
     if (s->nhistory) memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
     d->nhist = (uint16_t)s->nhistory;
-    d->ltag = lt;
-    d->rtag = rtg;
     d->state = s->state;
     d->role = s->role;
     if (s->secure) d->flags |= F_SECURE;
@@ -2124,6 +2263,12 @@ size_t sd_dialog_footprint(sd_dialog *d)
 {
     sd_lock_acquire(&d->lock);
     size_t n = sizeof *d + d->arena_len;
+    /* a shared string counts with its share: size / holders, rounded up */
+    for (int k = 0; k < NSHARED; k++)
+        if (d->shared[k]) {
+            uint32_t r = sd_istr_refs(d->shared[k]);
+            n += (sd_istr_size(d->shared[k]) + (r ? r : 1) - 1) / (r ? r : 1);
+        }
     if (d->hist != d->inl) n += d->histcap * sizeof *d->hist;
     if (d->creq) n += d->creq->size;
     if (d->sreq) n += d->sreq->size;
@@ -2141,8 +2286,8 @@ sd_dlg_link *sd_dialog_link_(sd_dialog *d)
 void sd_dialog_keys_(const sd_dialog *d, sd_str *call_id, sd_str *local_tag, sd_str *remote_tag)
 {
     *call_id = slot_str(d, SL_CALL_ID);
-    *local_tag = d->ltag.len ? sub_str(d, SL_LOCAL_HDR, d->ltag) : S("", 0);
-    *remote_tag = d->rtag.len ? sub_str(d, SL_REMOTE_HDR, d->rtag) : S("", 0);
+    *local_tag = tag_str(d, 0);
+    *remote_tag = tag_str(d, 1);
 }
 
 void sd_dialog_lock_(sd_dialog *d)

@@ -484,6 +484,11 @@ static int module_exec(PyObject *m)
     if (sdpy_pipeline_init_types(m, st) < 0) return -1;
     sd_dlg_env_default(&st->env);
     st->env.parse = st->opts;
+    /* one table of shared strings for every dialog of the process (bounded) */
+    if ((st->env.strings = sd_intern_new(1u << 16)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     if (sdpy_dialog_init_types(m, st) < 0) return -1;
     if (sdpy_manager_init_types(m, st) < 0) return -1;
     return 0;
@@ -552,6 +557,11 @@ static int module_clear(PyObject *m)
 static void module_free(void *m)
 {
     module_clear((PyObject *)m);
+    sdpy_state *st = state_of_module((PyObject *)m);
+    if (st != NULL && st->env.strings != NULL) {
+        sd_intern_unref(st->env.strings); /* freed when the last dialog lets go of its strings */
+        st->env.strings = NULL;
+    }
 }
 
 static PyModuleDef_Slot module_slots[] = {

@@ -128,6 +128,19 @@ sd_err sd_os_random(void *ctx, void *buf, size_t n);
 /* CLOCK_MONOTONIC in nanoseconds; `ctx` unused (sd_dlg_env.now). */
 int64_t sd_monotonic_ns(void *ctx);
 
+/*
+ * A table of shared strings (sd_dlg_env.strings): dialogs of one user agent
+ * keep one copy of the strings they repeat exactly (their local Contact,
+ * the route set through the same proxies) instead of one each. Thread-safe;
+ * bounded by max_strings (beyond it, dialogs keep private copies).
+ * sd_intern_new: one reference, or NULL (out of memory or no randomness
+ * for its hash key). sd_intern_unref: drop it; the table is freed once no
+ * dialog holds one of its strings either.
+ */
+typedef struct sd_intern sd_intern;
+sd_intern *sd_intern_new(size_t max_strings);
+void sd_intern_unref(sd_intern *t);
+
 #ifdef __cplusplus
 }
 #endif

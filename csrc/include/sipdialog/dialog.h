@@ -91,6 +91,7 @@ typedef struct sd_dlg_env {
     sd_err (*random)(void *ctx, void *buf, size_t n); /* CSPRNG bytes */
     void *random_ctx;
     uint64_t branch_key; /* secret mixed into every Via branch the dialogs make */
+    sd_intern *strings;  /* shared strings (local target, route set) or NULL: each dialog keeps its own */
 } sd_dlg_env;
 
 /* Defaults: default limits, sd_monotonic_ns, sd_os_random, a branch key
