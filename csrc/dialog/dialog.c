@@ -64,6 +64,12 @@ typedef struct span16 {
     uint16_t off, len;
 } span16;
 
+/* A history entry, packed: from (3 bits), to (3), event (4), method (4),
+ * status (10), then microseconds since created_at (40 bits: 12 days; later
+ * entries say 12 days). The history is kept at microsecond precision. */
+typedef uint64_t hent;
+#define HENT_US_MAX ((1ull << 40) - 1)
+
 /* A request kept for later (our creating INVITE for CANCEL, or the request
  * we must answer): its bytes, its parse, one allocation. */
 typedef struct kept {
@@ -89,16 +95,16 @@ struct sd_dialog {
     _Atomic uint32_t refs;
     sd_lock lock;
     _Atomic uint64_t local_seq; /* SEQ_SET | last number used */
-    _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     const sd_dlg_env *env;
     char *arena;
-    span16 slot[SL__ARENA];
     sd_istr *shared[NSHARED]; /* NULL: empty */
-    span16 ltag, rtag; /* where each tag sits in its full header value */
+    span16 slot[SL__ARENA];
+    span16 ltag, rtag;          /* where each tag sits in its full header value */
+    _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     uint16_t arena_len;
     uint16_t flags;
     uint8_t state, role, create_method, last_method;
-    uint16_t nhist, histcap;
+    uint16_t nhist, histcap; /* history entries; inline while histcap is 2 */
     uint32_t remote_seq;
     uint32_t create_cseq;    /* CSeq of the creating request */
     uint32_t inv_cseq_out;   /* CSeq of our last INVITE */
@@ -107,8 +113,11 @@ struct sd_dialog {
     uint32_t last_branch;    /* hash of the top Via branch of the last request received */
     uint32_t create_branch;  /* UAS: hash of the creating request's branch */
     uint32_t branch_ctr;     /* requests built: one branch each */
-    sd_dlg_transition *hist; /* nhist entries: inl while nhist <= 2, else heap */
-    sd_dlg_transition inl[2];
+    uint32_t src;            /* the store's admission slot (store/link.h) */
+    union {
+        hent *heap;
+        hent inl[2];
+    } h;
     sd_dlg_listener lfn;
     void *lctx;
     int64_t created_at, last_activity;
@@ -706,30 +715,54 @@ static cinfo *cinfo_copy(const cinfo *c)
     return n;
 }
 
+static hent *hist_of(const sd_dialog *d)
+{
+    return d->histcap > 2 ? d->h.heap : (hent *)d->h.inl;
+}
+
+static hent hent_pack(const sd_dialog *d, const sd_dlg_transition *t)
+{
+    int64_t dt = t->at_ns - d->created_at;
+    uint64_t us = dt <= 0 ? 0 : (uint64_t)dt / 1000u;
+    if (us > HENT_US_MAX) us = HENT_US_MAX;
+    return (uint64_t)(t->from & 7) | (uint64_t)(t->to & 7) << 3 | (uint64_t)(t->event & 15) << 6 |
+           (uint64_t)(t->method & 15) << 10 | (uint64_t)(t->status & 1023) << 14 | us << 24;
+}
+
+static sd_dlg_transition hent_unpack(const sd_dialog *d, hent e)
+{
+    sd_dlg_transition t = {d->created_at + (int64_t)(e >> 24) * 1000, (uint8_t)(e & 7), (uint8_t)(e >> 3 & 7),
+                           (uint8_t)(e >> 6 & 15), (uint8_t)(e >> 10 & 15), (uint16_t)(e >> 14 & 1023), 0};
+    return t;
+}
+
 /* Record a transition (under the lock) and queue it for the listener. */
 static void transition(sd_dialog *d, sd_dlg_event ev, int method, int status, fired *f)
 {
     int to = sd_dlg_next_state((sd_dlg_state)d->state, ev);
     if (to < 0 || to == d->state) return;
     sd_dlg_transition t = {now(d), d->state, (uint8_t)to, (uint8_t)ev, (uint8_t)method, (uint16_t)status, 0};
+    hent e = hent_pack(d, &t);
+    t = hent_unpack(d, e); /* the listener sees what the history keeps */
     d->state = (uint8_t)to;
+    hent *hp = hist_of(d);
     if (d->nhist == d->histcap) {
         uint16_t cap = d->histcap < 8 ? 8 : (uint16_t)(d->histcap * 2);
-        sd_dlg_transition *h = cap > d->histcap ? malloc(cap * sizeof *h) : NULL;
-        if (h != NULL) {
-            memcpy(h, d->hist, d->nhist * sizeof *h);
-            if (d->hist != d->inl) free(d->hist);
-            d->hist = h;
+        hent *nh = cap > d->histcap ? malloc(cap * sizeof *nh) : NULL;
+        if (nh != NULL) {
+            memcpy(nh, hp, d->nhist * sizeof *nh);
+            if (d->histcap > 2) free(hp);
+            d->h.heap = hp = nh;
             d->histcap = cap;
         }
     }
     /* without memory for a longer history the oldest entry after the first
      * gives way: the state itself always changes */
     if (d->nhist == d->histcap) {
-        memmove(d->hist + 1, d->hist + 2, (size_t)(d->nhist - 2) * sizeof t);
+        memmove(hp + 1, hp + 2, (size_t)(d->nhist - 2) * sizeof e);
         d->nhist--;
     }
-    d->hist[d->nhist++] = t;
+    hp[d->nhist++] = e;
     if (f->n < 2) f->t[f->n++] = t;
 }
 
@@ -762,8 +795,10 @@ static void lock_guarded(sd_dialog *d, guard *g)
         if (atomic_load_explicit(&d->link.store, memory_order_acquire) != NULL) {
             sd_lock_acquire(&d->lock);
             g->s = atomic_load_explicit(&d->link.store, memory_order_relaxed);
-            g->h = d->link.hash;
-            if (g->s) sd_store_ref(g->s); /* the store cannot go while we wait for its lock */
+            if (g->s) {
+                g->h = sd_store_hash_(g->s, d);
+                sd_store_ref(g->s); /* the store cannot go while we wait for its lock */
+            }
             sd_lock_release(&d->lock);
             if (g->s) sd_store_shard_lock_(g->s, g->h);
         }
@@ -862,7 +897,6 @@ static sd_dialog *alloc_dialog(const sd_dlg_env *env)
     atomic_init(&d->refs, 1);
     atomic_init(&d->local_seq, 0);
     d->env = env;
-    d->hist = d->inl;
     d->histcap = 2;
     d->created_at = d->last_activity = env->now(env->now_ctx);
     return d;
@@ -872,7 +906,7 @@ static void free_dialog(sd_dialog *d)
 {
     free(d->creq);
     free(d->sreq);
-    if (d->hist != d->inl) free(d->hist);
+    if (d->histcap > 2) free(d->h.heap);
     free(d->arena);
     for (int k = 0; k < NSHARED; k++) sd_istr_put(d->shared[k]);
     free(d);
@@ -2102,7 +2136,7 @@ sd_err sd_dialog_snapshot(sd_dialog *d, sd_dlg_snap **out, sd_error *err)
     }
     sd_dlg_transition *h = (sd_dlg_transition *)(s + 1);
     char *a = (char *)h + hist;
-    memcpy(h, d->hist, hist);
+    for (size_t i = 0; i < d->nhist; i++) h[i] = hent_unpack(d, hist_of(d)[i]);
     if (d->arena_len) memcpy(a, d->arena, d->arena_len);
     sd_str sh[NSHARED];
     char *w = a + d->arena_len;
@@ -2209,10 +2243,15 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
         }
         if (r < 0) return sd_error_set(err, SD_EINVAL, SIZE_MAX, "malformed route set");
     }
-    for (size_t i = 0; i < s->nhistory; i++)
-        if (s->history[i].from >= SD_DLG__NSTATES || s->history[i].to >= SD_DLG__NSTATES ||
-            s->history[i].event >= SD_DE__NEVENTS)
+    for (size_t i = 0; i < s->nhistory; i++) {
+        const sd_dlg_transition *t = &s->history[i];
+        if (t->from >= SD_DLG__NSTATES || t->to >= SD_DLG__NSTATES || t->event >= SD_DE__NEVENTS ||
+            t->method > SD_M_UPDATE || (t->status != 0 && (t->status < 100 || t->status > 699)))
             return sd_error_set(err, SD_EINVAL, SIZE_MAX, "history entry %zu out of range", i);
+        /* kept as microseconds since created_at, for up to 2**40 of them */
+        if (t->at_ns < s->created_at || (uint64_t)(t->at_ns - s->created_at) / 1000u > HENT_US_MAX)
+            return sd_error_set(err, SD_EINVAL, SIZE_MAX, "history entry %zu: time before created_at or 12 days after", i);
+    }
     if (s->nhistory > 65535) return sd_error_set(err, SD_ELIMIT, SIZE_MAX, "history too long");
     sd_dialog *d = alloc_dialog(env);
     if (d == NULL) return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
@@ -2230,15 +2269,16 @@ sd_err sd_dialog_restore(const sd_dlg_env *env, const sd_dlg_snap *s, sd_dialog 
     }
     set_strict(d);
     if (s->nhistory > 2) {
-        d->hist = malloc(s->nhistory * sizeof *d->hist);
-        if (d->hist == NULL) {
-            d->hist = d->inl;
+        hent *nh = malloc(s->nhistory * sizeof *nh);
+        if (nh == NULL) {
             free_dialog(d);
             return sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
         }
+        d->h.heap = nh;
         d->histcap = (uint16_t)s->nhistory;
     }
-    if (s->nhistory) memcpy(d->hist, s->history, s->nhistory * sizeof *d->hist);
+    d->created_at = s->created_at; /* history times count from it */
+    for (size_t i = 0; i < s->nhistory; i++) hist_of(d)[i] = hent_pack(d, &s->history[i]);
     d->nhist = (uint16_t)s->nhistory;
     d->state = s->state;
     d->role = s->role;
@@ -2269,7 +2309,7 @@ size_t sd_dialog_footprint(sd_dialog *d)
             uint32_t r = sd_istr_refs(d->shared[k]);
             n += (sd_istr_size(d->shared[k]) + (r ? r : 1) - 1) / (r ? r : 1);
         }
-    if (d->hist != d->inl) n += d->histcap * sizeof *d->hist;
+    if (d->histcap > 2) n += d->histcap * sizeof(hent);
     if (d->creq) n += d->creq->size;
     if (d->sreq) n += d->sreq->size;
     sd_lock_release(&d->lock);
@@ -2281,6 +2321,11 @@ size_t sd_dialog_footprint(sd_dialog *d)
 sd_dlg_link *sd_dialog_link_(sd_dialog *d)
 {
     return &d->link;
+}
+
+uint32_t *sd_dialog_src_(sd_dialog *d)
+{
+    return &d->src;
 }
 
 void sd_dialog_keys_(const sd_dialog *d, sd_str *call_id, sd_str *local_tag, sd_str *remote_tag)
@@ -2317,7 +2362,7 @@ sd_dlg_state sd_dialog_state_locked_(const sd_dialog *d)
 
 void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *out)
 {
-    if (d->nhist) *out = d->hist[d->nhist - 1];
+    if (d->nhist) *out = hent_unpack(d, hist_of(d)[d->nhist - 1]);
     else memset(out, 0, sizeof *out);
 }
 

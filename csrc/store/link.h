@@ -19,14 +19,15 @@
 
 typedef struct sd_dlg_link {
     sd_store *_Atomic store; /* the store holding the dialog, or NULL */
-    uint64_t hash;           /* keyed hash of the Call-ID in that store */
-    uint32_t src;            /* admission slot + 1 (0: not counted against a source) */
 } sd_dlg_link;
 
 /* ---- provided by dialog.c (the store holds the shard lock as stated) */
 
 /* The dialog's link. */
 sd_dlg_link *sd_dialog_link_(sd_dialog *d);
+/* The dialog's admission slot + 1 (0: not counted against a source);
+ * guarded like the link. */
+uint32_t *sd_dialog_src_(sd_dialog *d);
 /* Call-ID, local and remote tag (len 0 when unknown). Stable while the
  * dialog's lock or, for a dialog in a store, its shard lock is held. */
 void sd_dialog_keys_(const sd_dialog *d, sd_str *call_id, sd_str *local_tag, sd_str *remote_tag);
@@ -44,6 +45,8 @@ void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *ou
 
 /* ---- provided by store.c, for dialog.c */
 
+/* The keyed hash of d's Call-ID in s (d's lock or its shard's held). */
+uint64_t sd_store_hash_(sd_store *s, const sd_dialog *d);
 /* Take / release the write lock of the shard of Call-ID hash `h`. */
 void sd_store_shard_lock_(sd_store *s, uint64_t h);
 void sd_store_shard_unlock_(sd_store *s, uint64_t h);

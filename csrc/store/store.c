@@ -73,6 +73,21 @@ static uint64_t hash_of(const sd_store *s, sd_str call_id)
     return sd_siphash13(&s->key, call_id.p, call_id.len);
 }
 
+/* The hash of a dialog's Call-ID (its lock or its shard's held: the
+ * Call-ID never changes, but its arena may move). Not kept in the dialog:
+ * recomputing costs ~15 ns, keeping it 8 bytes a dialog. */
+static uint64_t dialog_hash(const sd_store *s, const sd_dialog *d)
+{
+    sd_str c, l, r;
+    sd_dialog_keys_(d, &c, &l, &r);
+    return hash_of(s, c);
+}
+
+uint64_t sd_store_hash_(sd_store *s, const sd_dialog *d)
+{
+    return dialog_hash(s, d);
+}
+
 static shard *shard_of(const sd_store *s, uint64_t h)
 {
     return &s->sh[s->shift >= 64 ? 0 : h >> s->shift];
@@ -339,12 +354,13 @@ int sd_store_is_closed(sd_store *s)
 static void unlink_locked(sd_store *s, shard *sh, sd_dialog *d, int tombstone)
 {
     sd_dlg_link *ln = sd_dialog_link_(d);
-    size_t i = table_find_ptr(sh, ln->hash, d);
+    uint64_t h = dialog_hash(s, d);
+    size_t i = table_find_ptr(sh, h, d);
     if (i != SIZE_MAX) table_delete_at(sh, i);
     sh->live--;
     sh->removed++;
     atomic_fetch_sub_explicit(&s->live, 1, memory_order_relaxed);
-    if (tombstone) tomb_add(s, sh, ln->hash, d);
+    if (tombstone) tomb_add(s, sh, h, d);
     atomic_store_explicit(&ln->store, NULL, memory_order_release);
 }
 
@@ -433,7 +449,6 @@ static sd_err insert_locked(sd_store *s, shard *sh, uint64_t h, sd_dialog *d, sd
         goto out;
     }
     sd_dialog_ref(d);
-    ln->hash = h;
     table_put(sh, h, d);
     sh->live++;
     sh->added++;
@@ -467,8 +482,7 @@ sd_err sd_store_add(sd_store *s, sd_dialog *d, sd_error *err)
 
 sd_err sd_store_add_sibling_(sd_store *s, sd_dialog *parent, sd_dialog *sibling, sd_error *err)
 {
-    (void)parent;
-    uint64_t h = sd_dialog_link_(parent)->hash;
+    uint64_t h = dialog_hash(s, parent); /* the sibling has its Call-ID */
     if (sd_store_is_closed(s)) return sd_error_set(err, SD_ECLOSED, SIZE_MAX, "the store is closed");
     return insert_locked(s, shard_of(s, h), h, sibling, err);
 }
@@ -478,7 +492,7 @@ sd_err sd_store_remove(sd_store *s, sd_dialog *d)
     sd_dialog_lock_(d);
     sd_dlg_link *ln = sd_dialog_link_(d);
     int mine = atomic_load_explicit(&ln->store, memory_order_relaxed) == s;
-    uint64_t h = ln->hash;
+    uint64_t h = dialog_hash(s, d);
     sd_dialog_unlock_(d);
     if (!mine) return SD_ENOTFOUND;
     shard *sh = shard_of(s, h);
@@ -511,7 +525,7 @@ int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag)
 {
     sd_dlg_link *ln = sd_dialog_link_(d);
     if (atomic_load_explicit(&ln->store, memory_order_relaxed) != s) return 0;
-    shard *sh = shard_of(s, ln->hash);
+    shard *sh = shard_of(s, dialog_hash(s, d));
     if (sd_dialog_live_locked_(d)) {
         sd_str c, l, r;
         sd_dialog_keys_(d, &c, &l, &r);
@@ -764,8 +778,7 @@ sd_err sd_store_check(sd_store *s, sd_error *err)
             sd_dialog *d = p;
             sd_str c, l, r;
             sd_dialog_keys_(d, &c, &l, &r);
-            if (atomic_load_explicit(&sd_dialog_link_(d)->store, memory_order_relaxed) != s ||
-                sd_dialog_link_(d)->hash != h || hash_of(s, c) != h)
+            if (atomic_load_explicit(&sd_dialog_link_(d)->store, memory_order_relaxed) != s || hash_of(s, c) != h)
                 rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "shard %u slot %zu: link or hash wrong", i, j);
             else if (table_get(sh, h, c, l, r) != d)
                 rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "shard %u slot %zu: its ID finds another dialog", i, j);
