@@ -30,7 +30,9 @@
  *                      with osip_message_* calls, osip_message_to_str, and
  *                      the message and string freed
  *   bye.ratio          osip / sipdialog
- *   footprint.sipdialog          sd_dialog_footprint of the confirmed dialog
+ *   footprint.sipdialog          sd_dialog_footprint of a confirmed dialog among
+ *                                256 live ones of one user agent (the strings
+ *                                they share count with its share)
  *   malloc.sipdialog.blocks      heap blocks the confirmed dialog holds
  *   malloc.sipdialog.usable      sum of their malloc_usable_size
  *   malloc.sipdialog.chunks      the same plus glibc's 8-byte chunk headers
@@ -877,7 +879,11 @@ static void measure_set(const config *cfg, const pair *p, op *ops, int n, double
 static void footprint(const config *cfg, const pair *p)
 {
     if (cfg->sd) {
-        /* one dialog, with the core's allocations tracked */
+        /* one dialog among 255 others of the same user agent (so its share
+         * of the strings they have in common is what it is in use), with
+         * the core's allocations for it tracked */
+        static sd_dialog *company[255];
+        for (int i = 0; i < 255; i++) company[i] = sd_confirmed(p, (size_t)(i + 1) % p->k);
         g_blocks = g_usable = g_allocs = 0;
         g_track = 1;
         sd_dialog *d = sd_confirmed(p, 0);
@@ -925,6 +931,7 @@ static void footprint(const config *cfg, const pair *p)
         printf("malloc.sipdialog.new_uac_calls\t%ld\n", new_calls);
         printf("malloc.sipdialog.receive_calls\t%ld\n", g_allocs - new_calls);
         sd_dialog_unref(d);
+        for (int i = 0; i < 255; i++) sd_dialog_unref(company[i]);
     }
 
     /* heap in use per live dialog, both libraries */
@@ -1045,6 +1052,8 @@ int main(int argc, char **argv)
     g_opts.flags |= SD_PARSE_CHECK_URIS; /* the URI work osip_message_parse does too */
     sd_dlg_env_default(&g_env);
     sd_dlg_env_default(&g_fast_env);
+    /* shared strings, as the Python package runs its dialogs */
+    g_env.strings = g_fast_env.strings = sd_intern_new(1u << 16);
     g_fast_env.now = fast_now;
     g_fast_env.now_ctx = &g_fast_clock;
     g_fast_env.random = fast_random;

@@ -564,7 +564,7 @@ static sd_err arena_replace(sd_dialog *d, const sd_str in[SL__N], const span16 *
     sd_str repl[SL__N];
     memcpy(repl, in, sizeof repl);
     const span16 *tp[2] = {ltag, rtag};
-    char *cut[2] = {NULL, NULL};
+    char cut_st[2][256], *cut[2] = {NULL, NULL}; /* the tagless values: on the stack when they fit */
     sd_istr *nsh[NSHARED] = {NULL};
     int swap[NSHARED] = {0};
     sd_err rc = SD_OK;
@@ -575,13 +575,14 @@ static sd_err arena_replace(sd_dialog *d, const sd_str in[SL__N], const span16 *
         if ((size_t)t.off + t.len > v.len) t = (span16){0, 0};
         repl[SL_LOCAL_TAG + w] = S(v.p + t.off, t.len);
         if (t.len == 0) continue;
-        if ((cut[w] = malloc(v.len - t.len + 1)) == NULL) {
+        char *o = cut_st[w];
+        if (v.len - t.len > sizeof cut_st[w] && (o = cut[w] = malloc(v.len - t.len)) == NULL) {
             rc = sd_error_set(err, SD_ENOMEM, SIZE_MAX, "out of memory");
             goto fail;
         }
-        memcpy(cut[w], v.p, t.off);
-        memcpy(cut[w] + t.off, v.p + t.off + t.len, v.len - t.off - t.len);
-        repl[SL_LOCAL_HDR + w] = S(cut[w], v.len - t.len);
+        memcpy(o, v.p, t.off);
+        memcpy(o + t.off, v.p + t.off + t.len, v.len - t.off - t.len);
+        repl[SL_LOCAL_HDR + w] = S(o, v.len - t.len);
     }
     for (int k = 0; k < NSHARED; k++) {
         sd_str v = repl[SL__ARENA + k];
