@@ -374,16 +374,6 @@ static size_t strip_record_route(char *buf, size_t len)
     return w;
 }
 
-static char *xmalloc(size_t n)
-{
-    char *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        perror("malloc");
-        exit(1);
-    }
-    return p;
-}
-
 static void sd_parse_or_die(const char *what, size_t c, const char *buf, size_t len, sd_msg *m, sd_header *h)
 {
     sd_error err;
@@ -784,12 +774,6 @@ static void check_pair(const config *cfg, const pair *p)
 
 /* ---- timing ---- */
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2] + v[n / 2 - 1]) / 2;
-}
-
 typedef uint64_t (*loop_fn)(const pair *p, size_t iters);
 typedef double (*group_fn)(const pair *p, size_t *j, size_t n, uint64_t *sink);
 
@@ -962,20 +946,6 @@ static void usage(FILE *f)
                "                    INVITE RESPONSE\n");
 }
 
-static long parse_num(const char *opt, const char *s, long min, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
-        fprintf(stderr, "bench_dialog: bad value for %s: %s\n", opt, s);
-        exit(2);
-    }
-    return v;
-}
-
 static void print_result(const char *key, double v)
 {
     printf("%s\t%.1f\n", key, v);
@@ -1024,13 +994,13 @@ int main(int argc, char **argv)
             cfg.w_bye = strstr(val, "bye") != NULL;
             cfg.w_foot = strstr(val, "footprint") != NULL;
         } else if (strcmp(a, "--copies") == 0) {
-            cfg.copies = (size_t)parse_num(a, val, 1, 4096);
+            cfg.copies = (size_t)parse_num("bench_dialog", a, val, 1, 4096);
         } else if (strcmp(a, "--batches") == 0) {
-            cfg.batches = (int)parse_num(a, val, 1, 10000);
+            cfg.batches = (int)parse_num("bench_dialog", a, val, 1, 10000);
         } else if (strcmp(a, "--batch-ms") == 0) {
-            cfg.batch_ns = (double)parse_num(a, val, 1, 10000) * 1e6;
+            cfg.batch_ns = (double)parse_num("bench_dialog", a, val, 1, 10000) * 1e6;
         } else if (strcmp(a, "--iters") == 0) {
-            cfg.fixed_iters = (size_t)parse_num(a, val, 1, 1000000000L);
+            cfg.fixed_iters = (size_t)parse_num("bench_dialog", a, val, 1, 1000000000L);
         } else {
             usage(stderr);
             return 2;

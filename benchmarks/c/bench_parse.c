@@ -446,10 +446,7 @@ static double measure(const config *cfg, const input *in)
     }
     for (int b = 0; b < cfg->batches; b++)
         per[b] = time_batch(cfg->pe, in, iters) / (double)iters;
-    qsort(per, (size_t)cfg->batches, sizeof *per, cmp_double);
-    med = per[cfg->batches / 2];
-    if (cfg->batches % 2 == 0)
-        med = (med + per[cfg->batches / 2 - 1]) / 2;
+    med = median(per, cfg->batches); /* sorts per */
     if (cfg->verbose)
         fprintf(stderr, "  %s: %zu parses/batch, min %.1f median %.1f max %.1f ns\n", cfg->pe->name,
                 iters, per[0], med, per[cfg->batches - 1]);
@@ -463,20 +460,6 @@ static void usage(FILE *f)
             "usage: bench_parse [--peer sipdialog|osip|sofia|floor] [--copies K] [--batches N]\n"
             "                   [--batch-ms MS] [--iters N] [-v] FILE...\n"
             "       bench_parse [--copies K] --dump I FILE   write copy I of FILE to stdout\n");
-}
-
-static long parse_num(const char *opt, const char *s, long min, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
-        fprintf(stderr, "bench_parse: bad value for %s: %s\n", opt, s);
-        exit(2);
-    }
-    return v;
 }
 
 int main(int argc, char **argv)
@@ -516,15 +499,15 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(a, "--copies") == 0) {
-            cfg.copies = (size_t)parse_num(a, val, 1, 4096);
+            cfg.copies = (size_t)parse_num("bench_parse", a, val, 1, 4096);
         } else if (strcmp(a, "--batches") == 0) {
-            cfg.batches = (int)parse_num(a, val, 1, 10000);
+            cfg.batches = (int)parse_num("bench_parse", a, val, 1, 10000);
         } else if (strcmp(a, "--batch-ms") == 0) {
-            cfg.batch_ns = (double)parse_num(a, val, 1, 10000) * 1e6;
+            cfg.batch_ns = (double)parse_num("bench_parse", a, val, 1, 10000) * 1e6;
         } else if (strcmp(a, "--dump") == 0) {
-            cfg.dump = parse_num(a, val, 0, 4095);
+            cfg.dump = parse_num("bench_parse", a, val, 0, 4095);
         } else if (strcmp(a, "--iters") == 0) {
-            cfg.fixed_iters = (size_t)parse_num(a, val, 1, 1000000000L);
+            cfg.fixed_iters = (size_t)parse_num("bench_parse", a, val, 1, 1000000000L);
         } else {
             usage(stderr);
             return 2;
