@@ -807,6 +807,17 @@ static double op_batch(op *o, const pair *p, size_t n)
     return t;
 }
 
+typedef struct op_and_pair {
+    op *o;
+    const pair *p;
+} op_and_pair;
+
+static double op_batch_of(void *ctx, size_t n)
+{
+    op_and_pair *x = ctx;
+    return op_batch(x->o, x->p, n);
+}
+
 /*
  * Median ns per operation of each of the `n` operations. Each is
  * calibrated and warmed up on its own; then the timed batches alternate
@@ -824,18 +835,8 @@ static void measure_set(const config *cfg, const pair *p, op *ops, int n, double
         }
         size_t iters = cfg->fixed_iters;
         if (iters == 0) {
-            iters = o->loop ? p->k : GROUP;
-            for (;;) {
-                double t = op_batch(o, p, iters);
-                if (t >= cfg->batch_ns / 4) {
-                    double scaled = (double)iters * cfg->batch_ns / t;
-                    iters = scaled < 1 ? 1 : (size_t)scaled;
-                    break;
-                }
-                iters *= 4;
-            }
-            for (int w = 0; w < 3; w++)
-                (void)op_batch(o, p, iters);
+            op_and_pair x = {o, p};
+            iters = calibrate(op_batch_of, &x, o->loop ? p->k : GROUP, cfg->batch_ns);
         } else {
             (void)op_batch(o, p, iters < p->k ? iters : p->k);
         }

@@ -405,6 +405,17 @@ static double time_batch(const peer *pe, const input *in, size_t iters)
     return now_ns() - t0;
 }
 
+typedef struct peer_and_input {
+    const peer *pe;
+    const input *in;
+} peer_and_input;
+
+static double time_batch_of(void *ctx, size_t iters)
+{
+    peer_and_input *x = ctx;
+    return time_batch(x->pe, x->in, iters);
+}
+
 typedef struct config {
     const peer *pe;
     size_t copies;
@@ -427,20 +438,8 @@ static double measure(const config *cfg, const input *in)
         exit(1);
     }
     if (iters == 0) {
-        /* warm up and calibrate: grow until one batch takes >= batch_ns / 4,
-         * then scale to batch_ns; then warm up for ~3 more batches */
-        iters = in->k;
-        for (;;) {
-            double t = time_batch(cfg->pe, in, iters);
-            if (t >= cfg->batch_ns / 4) {
-                double scaled = (double)iters * cfg->batch_ns / t;
-                iters = scaled < 1 ? 1 : (size_t)scaled;
-                break;
-            }
-            iters *= 4;
-        }
-        for (int w = 0; w < 3; w++)
-            (void)time_batch(cfg->pe, in, iters);
+        peer_and_input x = {cfg->pe, in};
+        iters = calibrate(time_batch_of, &x, in->k, cfg->batch_ns);
     } else {
         (void)time_batch(cfg->pe, in, iters < in->k ? iters : in->k);
     }

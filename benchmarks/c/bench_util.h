@@ -48,6 +48,29 @@ static inline double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2] + v[n / 2 - 1]) / 2;
 }
 
+/* One timed batch of `iters` operations on ctx; returns its ns. */
+typedef double (*bench_batch_fn)(void *ctx, size_t iters);
+
+/* Operations per batch so that a batch takes about batch_ns: from `start`,
+ * x4 until one batch takes a quarter of batch_ns, then scaled to it; then
+ * three more batches warm up. */
+static inline size_t calibrate(bench_batch_fn batch, void *ctx, size_t start, double batch_ns)
+{
+    size_t iters = start ? start : 1;
+    for (;;) {
+        double t = batch(ctx, iters);
+        if (t >= batch_ns / 4) {
+            double scaled = (double)iters * batch_ns / t;
+            iters = scaled < 1 ? 1 : (size_t)scaled;
+            break;
+        }
+        iters *= 4;
+    }
+    for (int w = 0; w < 3; w++)
+        (void)batch(ctx, iters);
+    return iters;
+}
+
 /* malloc that exits on failure (n 0 allocates 1 byte). */
 static inline void *xmalloc(size_t n)
 {
