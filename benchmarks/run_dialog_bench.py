@@ -35,6 +35,8 @@ import statistics
 import subprocess
 import sys
 
+from bench_common import run_tsv
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_DIR = os.path.join(HERE, "c")
 BENCH = os.path.join(BENCH_DIR, "bench_dialog")
@@ -65,17 +67,7 @@ ROWS = [
 
 def run_once(extra, no_rr, files):
     cmd = [BENCH] + extra + (["--no-rr"] if no_rr else []) + ["--"] + files
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr.splitlines():
-        print("  [bench_dialog] %s" % line, file=sys.stderr)
-    if proc.returncode != 0:
-        sys.exit("bench_dialog failed (exit %d): %s" % (proc.returncode, " ".join(cmd)))
-    res = {}
-    for line in proc.stdout.splitlines():
-        key, _, val = line.partition("\t")
-        if val:
-            res[key] = float(val)
-    return res
+    return run_tsv(cmd, "bench_dialog")
 
 
 def fmt(v, unit):

@@ -376,16 +376,6 @@ static size_t strip_record_route(char *buf, size_t len)
     return w;
 }
 
-static char *xmalloc(size_t n)
-{
-    char *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        perror("malloc");
-        exit(1);
-    }
-    return p;
-}
-
 static void sd_parse_or_die(const char *what, size_t c, const char *buf, size_t len, sd_msg *m, sd_header *h)
 {
     sd_error err;
@@ -786,12 +776,6 @@ static void check_pair(const config *cfg, const pair *p)
 
 /* ---- timing ---- */
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2] + v[n / 2 - 1]) / 2;
-}
-
 typedef uint64_t (*loop_fn)(const pair *p, size_t iters);
 typedef double (*group_fn)(const pair *p, size_t *j, size_t n, uint64_t *sink);
 
@@ -825,6 +809,17 @@ static double op_batch(op *o, const pair *p, size_t n)
     return t;
 }
 
+typedef struct op_and_pair {
+    op *o;
+    const pair *p;
+} op_and_pair;
+
+static double op_batch_of(void *ctx, size_t n)
+{
+    op_and_pair *x = ctx;
+    return op_batch(x->o, x->p, n);
+}
+
 /*
  * Median ns per operation of each of the `n` operations. Each is
  * calibrated and warmed up on its own; then the timed batches alternate
@@ -842,18 +837,8 @@ static void measure_set(const config *cfg, const pair *p, op *ops, int n, double
         }
         size_t iters = cfg->fixed_iters;
         if (iters == 0) {
-            iters = o->loop ? p->k : GROUP;
-            for (;;) {
-                double t = op_batch(o, p, iters);
-                if (t >= cfg->batch_ns / 4) {
-                    double scaled = (double)iters * cfg->batch_ns / t;
-                    iters = scaled < 1 ? 1 : (size_t)scaled;
-                    break;
-                }
-                iters *= 4;
-            }
-            for (int w = 0; w < 3; w++)
-                (void)op_batch(o, p, iters);
+            op_and_pair x = {o, p};
+            iters = calibrate(op_batch_of, &x, o->loop ? p->k : GROUP, cfg->batch_ns);
         } else {
             (void)op_batch(o, p, iters < p->k ? iters : p->k);
         }
@@ -969,20 +954,6 @@ static void usage(FILE *f)
                "                    INVITE RESPONSE\n");
 }
 
-static long parse_num(const char *opt, const char *s, long min, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
-        fprintf(stderr, "bench_dialog: bad value for %s: %s\n", opt, s);
-        exit(2);
-    }
-    return v;
-}
-
 static void print_result(const char *key, double v)
 {
     printf("%s\t%.1f\n", key, v);
@@ -1031,13 +1002,13 @@ int main(int argc, char **argv)
             cfg.w_bye = strstr(val, "bye") != NULL;
             cfg.w_foot = strstr(val, "footprint") != NULL;
         } else if (strcmp(a, "--copies") == 0) {
-            cfg.copies = (size_t)parse_num(a, val, 1, 4096);
+            cfg.copies = (size_t)parse_num("bench_dialog", a, val, 1, 4096);
         } else if (strcmp(a, "--batches") == 0) {
-            cfg.batches = (int)parse_num(a, val, 1, 10000);
+            cfg.batches = (int)parse_num("bench_dialog", a, val, 1, 10000);
         } else if (strcmp(a, "--batch-ms") == 0) {
-            cfg.batch_ns = (double)parse_num(a, val, 1, 10000) * 1e6;
+            cfg.batch_ns = (double)parse_num("bench_dialog", a, val, 1, 10000) * 1e6;
         } else if (strcmp(a, "--iters") == 0) {
-            cfg.fixed_iters = (size_t)parse_num(a, val, 1, 1000000000L);
+            cfg.fixed_iters = (size_t)parse_num("bench_dialog", a, val, 1, 1000000000L);
         } else {
             usage(stderr);
             return 2;

@@ -405,6 +405,17 @@ static double time_batch(const peer *pe, const input *in, size_t iters)
     return now_ns() - t0;
 }
 
+typedef struct peer_and_input {
+    const peer *pe;
+    const input *in;
+} peer_and_input;
+
+static double time_batch_of(void *ctx, size_t iters)
+{
+    peer_and_input *x = ctx;
+    return time_batch(x->pe, x->in, iters);
+}
+
 typedef struct config {
     const peer *pe;
     size_t copies;
@@ -427,29 +438,14 @@ static double measure(const config *cfg, const input *in)
         exit(1);
     }
     if (iters == 0) {
-        /* warm up and calibrate: grow until one batch takes >= batch_ns / 4,
-         * then scale to batch_ns; then warm up for ~3 more batches */
-        iters = in->k;
-        for (;;) {
-            double t = time_batch(cfg->pe, in, iters);
-            if (t >= cfg->batch_ns / 4) {
-                double scaled = (double)iters * cfg->batch_ns / t;
-                iters = scaled < 1 ? 1 : (size_t)scaled;
-                break;
-            }
-            iters *= 4;
-        }
-        for (int w = 0; w < 3; w++)
-            (void)time_batch(cfg->pe, in, iters);
+        peer_and_input x = {cfg->pe, in};
+        iters = calibrate(time_batch_of, &x, in->k, cfg->batch_ns);
     } else {
         (void)time_batch(cfg->pe, in, iters < in->k ? iters : in->k);
     }
     for (int b = 0; b < cfg->batches; b++)
         per[b] = time_batch(cfg->pe, in, iters) / (double)iters;
-    qsort(per, (size_t)cfg->batches, sizeof *per, cmp_double);
-    med = per[cfg->batches / 2];
-    if (cfg->batches % 2 == 0)
-        med = (med + per[cfg->batches / 2 - 1]) / 2;
+    med = median(per, cfg->batches); /* sorts per */
     if (cfg->verbose)
         fprintf(stderr, "  %s: %zu parses/batch, min %.1f median %.1f max %.1f ns\n", cfg->pe->name,
                 iters, per[0], med, per[cfg->batches - 1]);
@@ -463,20 +459,6 @@ static void usage(FILE *f)
             "usage: bench_parse [--peer sipdialog|osip|sofia|floor] [--copies K] [--batches N]\n"
             "                   [--batch-ms MS] [--iters N] [-v] FILE...\n"
             "       bench_parse [--copies K] --dump I FILE   write copy I of FILE to stdout\n");
-}
-
-static long parse_num(const char *opt, const char *s, long min, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
-        fprintf(stderr, "bench_parse: bad value for %s: %s\n", opt, s);
-        exit(2);
-    }
-    return v;
 }
 
 int main(int argc, char **argv)
@@ -516,15 +498,15 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(a, "--copies") == 0) {
-            cfg.copies = (size_t)parse_num(a, val, 1, 4096);
+            cfg.copies = (size_t)parse_num("bench_parse", a, val, 1, 4096);
         } else if (strcmp(a, "--batches") == 0) {
-            cfg.batches = (int)parse_num(a, val, 1, 10000);
+            cfg.batches = (int)parse_num("bench_parse", a, val, 1, 10000);
         } else if (strcmp(a, "--batch-ms") == 0) {
-            cfg.batch_ns = (double)parse_num(a, val, 1, 10000) * 1e6;
+            cfg.batch_ns = (double)parse_num("bench_parse", a, val, 1, 10000) * 1e6;
         } else if (strcmp(a, "--dump") == 0) {
-            cfg.dump = parse_num(a, val, 0, 4095);
+            cfg.dump = parse_num("bench_parse", a, val, 0, 4095);
         } else if (strcmp(a, "--iters") == 0) {
-            cfg.fixed_iters = (size_t)parse_num(a, val, 1, 1000000000L);
+            cfg.fixed_iters = (size_t)parse_num("bench_parse", a, val, 1, 1000000000L);
         } else {
             usage(stderr);
             return 2;
