@@ -92,15 +92,17 @@ typedef struct cinfo {
 } cinfo;
 
 struct sd_dialog {
+    /* first cache line: what a store look-up reads (the arena and its
+     * slots: Call-ID and both tags, adjacent in the arena) */
     _Atomic uint32_t refs;
     sd_lock lock;
+    char *arena;
+    span16 slot[SL__ARENA];
+    _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     _Atomic uint64_t local_seq; /* SEQ_SET | last number used */
     const sd_dlg_env *env;
-    char *arena;
     sd_istr *shared[NSHARED]; /* NULL: empty */
-    span16 slot[SL__ARENA];
     span16 ltag, rtag;          /* where each tag sits in its full header value */
-    _Atomic uint32_t seq_first; /* the first local number (0: unknown, after restore) */
     uint16_t arena_len;
     uint16_t flags;
     uint8_t state, role, create_method, last_method;
