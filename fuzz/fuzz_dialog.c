@@ -2,11 +2,15 @@
  * fuzz_dialog - libFuzzer target for the sipdialog dialog core.
  *
  * Input layout:
- *   byte 0        the dialog to start from (modulo 7): UAC none, early,
- *                 (bit 7: received messages are parsed with
+ *   byte 0        bits 0-4 modulo 7: the dialog to start from: UAC none,
+ *                 early, confirmed, terminating; UAS none, early, confirmed.
+ *                 Bit 7: received messages are parsed with
  *                 SD_PARSE_CHECK_URIS, so the dialog takes its fast path
- *                 for URIs the parser checked)
- *                 confirmed, terminating; UAS none, early, confirmed. Every
+ *                 for URIs the parser checked. Bit 6: the dialog lives in a
+ *                 store (sipdialog/store.h): every message is also looked
+ *                 up there, forks join it, and the store's invariants are
+ *                 checked after every chunk. Bit 5: the dialogs share
+ *                 their strings through a table (as the package runs). Every
  *                 setup uses the identities of the seeds (Call-ID
  *                 a84b4c76e66710@pc33.atlanta.example.com, Alice's tag
  *                 1928301774, Bob's tag a6c85cf).
@@ -44,6 +48,7 @@
 #include "fuzz_common.h"
 
 #include "sipdialog/dialog.h"
+#include "sipdialog/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -374,7 +379,7 @@ static void run_ops(track *tr, const sd_dlg_env *env, unsigned ops, const char *
             sd_dialog *f = NULL;
             rc = sd_dialog_fork(d, buf, m, &f, &e);
             FUZZ_CHECK(rc == SD_OK || rc == SD_EINVAL || rc == SD_EEXIST || rc == SD_ECLOSED || rc == SD_ENOMEM ||
-                       rc == SD_ELIMIT);
+                       rc == SD_ELIMIT || rc == SD_EOVERLOAD); /* the last two: a store's bounds */
             char *after = snap_bytes(d, 1, NULL);
             same_or_abort(before, after, "fork (the original must not change)");
             free(after);
@@ -389,6 +394,7 @@ static void run_ops(track *tr, const sd_dlg_env *env, unsigned ops, const char *
                 /* the sibling answers the same operations once */
                 run_ops(&ft, env, ops & 0xf6, buf, NULL, depth + 1);
                 round_trip(&ft, env);
+                sd_dialog_set_listener(f, NULL, NULL); /* it may live on in a store; ft does not */
                 sd_dialog_unref(f);
             } else {
                 FUZZ_CHECK(f == NULL);
@@ -529,7 +535,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     env.random = f_random;
     env.branch_key = 1; /* deterministic */
     g_check_uris = (data[0] & 0x80) != 0;
-    sd_dialog *d = setup(&env, data[0] % 7);
+    if (data[0] & 0x20) FUZZ_CHECK((env.strings = sd_intern_new(64)) != NULL);
+    sd_dialog *d = setup(&env, (data[0] & 0x1f) % 7);
+    sd_store *store = NULL;
+    if (data[0] & 0x40) {
+        sd_store_opts so;
+        sd_store_opts_default(&so);
+        so.shards = 2;
+        so.max_dialogs = 16;
+        so.max_per_call = 4;
+        so.now = f_now;
+        sd_error se;
+        FUZZ_CHECK(sd_store_new(&so, &store, &se) == SD_OK);
+        sd_err arc = sd_store_add(store, d, &se);
+        FUZZ_CHECK(arc == SD_OK || arc == SD_ESTATE); /* a setup may be terminated already: never */
+    }
     track tr = {d, sd_dialog_state(d), 0, 0, 0};
     tr.last_to = tr.state;
     sd_dialog_set_listener(d, listener, &tr);
@@ -548,9 +568,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (mlen) memcpy(buf, data + pos + 1, mlen);
             sd_msg m;
             int ok = mlen > 0 && parse(buf, mlen, &m, g_hdrs);
+            if (store && ok) {
+                /* whatever the store finds has the message's Call-ID */
+                sd_dialog *x = sd_store_find(store, buf, &m);
+                if (x) {
+                    sd_dlg_snap *xs = NULL;
+                    sd_error xe;
+                    FUZZ_CHECK(sd_dialog_snapshot(x, &xs, &xe) == SD_OK);
+                    FUZZ_CHECK(xs->call_id.len == m.call_id.len &&
+                               memcmp(xs->call_id.p, buf + m.call_id.off, m.call_id.len) == 0);
+                    FUZZ_CHECK(xs->state != SD_DLG_TERMINATED && !xs->closed);
+                    free(xs);
+                    sd_dialog_unref(x);
+                }
+            }
             run_ops(&tr, &env, ops, buf, ok ? &m : NULL, 0);
             free(buf);
             round_trip(&tr, &env);
+            if (store) {
+                sd_error ce;
+                sd_err crc = sd_store_check(store, &ce);
+                if (crc != SD_OK) fprintf(stderr, "store invariant: %s\n", ce.reason);
+                FUZZ_CHECK(crc == SD_OK);
+                /* the dialog is in the store exactly while it is live */
+                sd_dlg_state st = sd_dialog_state(d);
+                FUZZ_CHECK(sd_store_contains(store, d) == (st != SD_DLG_TERMINATED && !sd_dialog_is_closed(d)));
+            }
             chunks++;
         }
         pos += clen + (end ? seplen : 0);
@@ -571,6 +614,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_history(s);
     free(s);
     FUZZ_CHECK(tr.nfired >= 0);
+    if (store) {
+        FUZZ_CHECK(!sd_store_contains(store, d));
+        sd_store_close(store);
+        FUZZ_CHECK(sd_store_len(store) == 0);
+        sd_store_unref(store);
+    }
     sd_dialog_unref(d);
+    sd_intern_unref(env.strings);
     return 0;
 }
