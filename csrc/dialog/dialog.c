@@ -1263,6 +1263,14 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
     } else if (!m->is_request) {
         if (!m->has_from_tag || !span_eq(buf, m->from_tag, sub_str(d, SL_LOCAL_HDR, d->ltag)))
             rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the From tag of the response is not our tag");
+        else if (g.s && d->rtag.len == 0 && d->role == SD_DLG_UAC && m->has_to_tag && m->status > 100 &&
+                 m->status < 300 && m->cseq == d->create_cseq && m->cseq_method_id == d->create_method &&
+                 sd_store_id_taken_(g.s, g.h, slot_str(d, SL_CALL_ID), sub_str(d, SL_LOCAL_HDR, d->ltag),
+                                    (sd_str){buf + m->to_tag.off, m->to_tag.len}))
+            /* a fork of this dialog has the tag already: taking it would give
+             * two live dialogs one ID */
+            rc = sd_error_set(err, SD_EEXIST, SIZE_MAX,
+                              "a dialog with this To tag is in the store already: the response is its");
         else
             accepted = (rc = receive_response(d, buf, m, &f, err)) == SD_OK;
     } else {

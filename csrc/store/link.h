@@ -52,6 +52,10 @@ void sd_store_shard_unlock_(sd_store *s, uint64_t h);
  * calls sd_store_removed_ once both locks are released. `had_remote_tag`:
  * whether it had one before the operation (for the re-keying counter). */
 int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag);
+/* The write lock of the shard of Call-ID hash `h` held: 1 when a live
+ * dialog with this ID is in the store (a NONE dialog must not take a
+ * remote tag that a sibling of its call already has). */
+int sd_store_id_taken_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag);
 /* No lock held: run on_removed for `d` and drop the store's reference. */
 void sd_store_removed_(sd_store *s, sd_dialog *d);
 /* The shard write lock of `parent` held (by the fork's guard), no dialog

@@ -522,6 +522,11 @@ int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag)
     return 1;
 }
 
+int sd_store_id_taken_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag)
+{
+    return table_get(shard_of(s, h), h, call_id, local_tag, remote_tag) != NULL;
+}
+
 void sd_store_removed_(sd_store *s, sd_dialog *d)
 {
     if (s->o.on_removed) s->o.on_removed(s->o.removed_ctx, d);
