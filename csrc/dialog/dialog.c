@@ -640,9 +640,10 @@ static void unlock_and_fire(sd_dialog *d, fired *f)
  * store's view of it are one step for every reader.
  */
 typedef struct guard {
-    sd_store *s; /* referenced while held; NULL: the dialog is in no store */
+    sd_store *s; /* held (sd_store_hold_) while held; NULL: the dialog is in no store */
     uint64_t h;
     int had_rtag;
+    int ref; /* what sd_store_hold_ took */
 } guard;
 
 static void lock_guarded(sd_dialog *d, guard *g)
@@ -653,7 +654,7 @@ static void lock_guarded(sd_dialog *d, guard *g)
             sd_lock_acquire(&d->lock);
             g->s = atomic_load_explicit(&d->link.store, memory_order_relaxed);
             g->h = d->link.hash;
-            if (g->s) sd_store_ref(g->s); /* the store cannot go while we wait for its lock */
+            if (g->s) g->ref = sd_store_hold_(g->s); /* the store cannot go while we wait for its lock */
             sd_lock_release(&d->lock);
             if (g->s) sd_store_shard_lock_(g->s, g->h);
         }
@@ -663,7 +664,7 @@ static void lock_guarded(sd_dialog *d, guard *g)
         sd_lock_release(&d->lock);
         if (g->s) {
             sd_store_shard_unlock_(g->s, g->h);
-            sd_store_unref(g->s);
+            sd_store_let_go_(g->s, g->ref);
         }
     }
     g->had_rtag = d->rtag.len != 0;
@@ -680,7 +681,7 @@ static void unlock_guarded(sd_dialog *d, guard *g, fired *f)
     if (g->s) {
         sd_store_shard_unlock_(g->s, g->h);
         if (removed) sd_store_removed_(g->s, d);
-        sd_store_unref(g->s);
+        sd_store_let_go_(g->s, g->ref);
     }
     if (fn)
         for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
@@ -1335,7 +1336,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
     if (rc == SD_OK && g.s) rc = sd_store_add_sibling_(g.s, d, s, err);
     if (g.s) {
         sd_store_shard_unlock_(g.s, g.h);
-        sd_store_unref(g.s);
+        sd_store_let_go_(g.s, g.ref);
     }
     if (rc != SD_OK) {
         if (s) free_dialog(s);
@@ -1936,7 +1937,7 @@ sd_err sd_dialog_close(sd_dialog *d)
     if (g.s) {
         sd_store_shard_unlock_(g.s, g.h);
         if (removed) sd_store_removed_(g.s, d);
-        sd_store_unref(g.s);
+        sd_store_let_go_(g.s, g.ref);
     }
     if (fn)
         for (int i = 0; i < f.n; i++) fn(ctx, d, &f.t[i]);

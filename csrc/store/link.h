@@ -44,6 +44,13 @@ void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *ou
 
 /* ---- provided by store.c, for dialog.c */
 
+/* With the lock of a dialog in `s` held: keep `s` from being freed until
+ * sd_store_let_go_. A reference (returns 1) while the store has one; once
+ * its last reference is gone (it is closing and will take the dialog out)
+ * a pin (returns 0), which the freeing waits for. Never a reference from
+ * 0: that would free the store twice. */
+int sd_store_hold_(sd_store *s);
+void sd_store_let_go_(sd_store *s, int ref);
 /* Take / release the write lock of the shard of Call-ID hash `h`. */
 void sd_store_shard_lock_(sd_store *s, uint64_t h);
 void sd_store_shard_unlock_(sd_store *s, uint64_t h);

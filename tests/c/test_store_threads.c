@@ -5,7 +5,8 @@
  * remove the same dialogs on the same shards, and every count, index and
  * callback still agrees at the end; and the re-keying race, where readers
  * must find a dialog under exactly one of its two IDs while its first
- * tagged response arrives. Meant to run under ThreadSanitizer (make tsan),
+ * tagged response arrives; and the last store reference dropped while
+ * other threads still work on its dialogs. Meant to run under ThreadSanitizer (make tsan),
  * AddressSanitizer (make asan) and valgrind (make valgrind) too: the
  * iteration counts shrink there (SIPDIALOG_STRESS_OPS overrides them).
  */
@@ -630,4 +631,66 @@ TEST(store_threads_rekey_race)
     CHECK(sd_store_check(s, &e) == SD_OK);
     sd_store_unref(s);
     CHECK_EQ_INT(atomic_load(&rc.calls), rounds);
+}
+
+/* ------------------------------------------------------------ the last reference */
+
+#define LU_DIALOGS 1000
+#define LU_THREADS 3
+
+typedef struct lu_shared {
+    sd_dialog *d[LU_DIALOGS];
+    smsg *trying[LU_DIALOGS];
+    _Atomic int stop;
+} lu_shared;
+
+static void *lu_worker(void *arg)
+{
+    lu_shared *u = arg;
+    uint64_t x = (uint64_t)(uintptr_t)&x | 1;
+    while (!atomic_load(&u->stop)) {
+        unsigned i = (unsigned)(st_rand(&x) % LU_DIALOGS);
+        sd_err rc = s_recv(u->d[i], u->trying[i]); /* in the store or taken out by the closing */
+        TCHECK(rc == SD_OK || rc == SD_ECLOSED);
+    }
+    return NULL;
+}
+
+/* The last store reference goes while other threads work on its dialogs:
+ * an operation that began on a dialog still in the store must not revive
+ * the store's count from 0 (it would free the store a second time, or use
+ * it after the free); the freeing waits for it instead. */
+TEST(store_threads_last_unref_while_in_use)
+{
+    static lu_shared u;
+    sd_dlg_env env;
+    sd_dlg_env_default(&env);
+    atomic_store(&st_failures, 0);
+    int rounds = ST_UNDER_VALGRIND() ? 2 : ST_SANITIZED ? 6 : 12;
+    for (int round = 0; round < rounds; round++) {
+        removed_ctx rc;
+        sd_store *s = st_store(&rc, 64);
+        char cid[48];
+        for (int i = 0; i < LU_DIALOGS; i++) {
+            snprintf(cid, sizeof cid, "last-%d-%d@atlanta.example.com", round, i);
+            u.d[i] = s_uac_stored(&env, s, cid, "a1");
+            u.trying[i] = s_response(100, cid, "a1", NULL);
+        }
+        atomic_store(&u.stop, 0);
+        pthread_t th[LU_THREADS];
+        for (int i = 0; i < LU_THREADS; i++)
+            if (pthread_create(&th[i], NULL, lu_worker, &u) != 0) abort();
+        for (volatile long k = 0; k < 200000; k++) {
+        }
+        sd_store_unref(s); /* the last reference: closes and frees */
+        atomic_store(&u.stop, 1);
+        for (int i = 0; i < LU_THREADS; i++) pthread_join(th[i], NULL);
+        CHECK_EQ_INT(atomic_load(&rc.calls), LU_DIALOGS);
+        for (int i = 0; i < LU_DIALOGS; i++) {
+            CHECK(sd_dialog_is_closed(u.d[i]));
+            sd_dialog_unref(u.d[i]);
+            sfree(u.trying[i]);
+        }
+    }
+    CHECK_EQ_INT(atomic_load(&st_failures), 0);
 }
