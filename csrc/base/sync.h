@@ -6,7 +6,8 @@
  * with waiters): an uncontended lock or unlock is one atomic instruction,
  * a contended one sleeps in the kernel. Elsewhere it spins with sched_yield.
  * Acquire/release ordering on the state word gives the usual mutex
- * happens-before edges (ThreadSanitizer sees them through the atomics).
+ * happens-before edges. Under ThreadSanitizer both locks of this file are
+ * annotated as mutexes (sync.c), so TSan also checks the lock order.
  */
 #ifndef SD_SYNC_H
 #define SD_SYNC_H

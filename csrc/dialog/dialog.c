@@ -786,9 +786,10 @@ static void unlock_and_fire(sd_dialog *d, fired *f)
  * store's view of it are one step for every reader.
  */
 typedef struct guard {
-    sd_store *s; /* referenced while held; NULL: the dialog is in no store */
+    sd_store *s; /* held (sd_store_hold_) while held; NULL: the dialog is in no store */
     uint64_t h;
     int had_rtag;
+    int ref; /* what sd_store_hold_ took */
 } guard;
 
 static void lock_guarded(sd_dialog *d, guard *g)
@@ -800,7 +801,7 @@ static void lock_guarded(sd_dialog *d, guard *g)
             g->s = atomic_load_explicit(&d->link.store, memory_order_relaxed);
             if (g->s) {
                 g->h = sd_store_hash_(g->s, d);
-                sd_store_ref(g->s); /* the store cannot go while we wait for its lock */
+                g->ref = sd_store_hold_(g->s); /* the store cannot go while we wait for its lock */
             }
             sd_lock_release(&d->lock);
             if (g->s) sd_store_shard_lock_(g->s, g->h);
@@ -811,7 +812,7 @@ static void lock_guarded(sd_dialog *d, guard *g)
         sd_lock_release(&d->lock);
         if (g->s) {
             sd_store_shard_unlock_(g->s, g->h);
-            sd_store_unref(g->s);
+            sd_store_let_go_(g->s, g->ref);
         }
     }
     g->had_rtag = d->rtag.len != 0;
@@ -828,7 +829,7 @@ static void unlock_guarded(sd_dialog *d, guard *g, fired *f)
     if (g->s) {
         sd_store_shard_unlock_(g->s, g->h);
         if (removed) sd_store_removed_(g->s, d);
-        sd_store_unref(g->s);
+        sd_store_let_go_(g->s, g->ref);
     }
     if (fn)
         for (int i = 0; i < f->n; i++) fn(ctx, d, &f->t[i]);
@@ -1406,6 +1407,14 @@ sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigne
     } else if (!m->is_request) {
         if (!m->has_from_tag || !span_eq(buf, m->from_tag, tag_str(d, 0)))
             rc = sd_error_set(err, SD_EINVAL, SIZE_MAX, "the From tag of the response is not our tag");
+        else if (g.s && d->rtag.len == 0 && d->role == SD_DLG_UAC && m->has_to_tag && m->status > 100 &&
+                 m->status < 300 && m->cseq == d->create_cseq && m->cseq_method_id == d->create_method &&
+                 sd_store_id_taken_(g.s, g.h, slot_str(d, SL_CALL_ID), tag_str(d, 0),
+                                    (sd_str){buf + m->to_tag.off, m->to_tag.len}))
+            /* a fork of this dialog has the tag already: taking it would give
+             * two live dialogs one ID */
+            rc = sd_error_set(err, SD_EEXIST, SIZE_MAX,
+                              "a dialog with this To tag is in the store already: the response is its");
         else
             accepted = (rc = receive_response(d, buf, m, &f, err)) == SD_OK;
     } else {
@@ -1476,7 +1485,7 @@ sd_err sd_dialog_fork(sd_dialog *d, const char *buf, const sd_msg *resp, sd_dial
     if (rc == SD_OK && g.s) rc = sd_store_add_sibling_(g.s, d, s, err);
     if (g.s) {
         sd_store_shard_unlock_(g.s, g.h);
-        sd_store_unref(g.s);
+        sd_store_let_go_(g.s, g.ref);
     }
     if (rc != SD_OK) {
         if (s) free_dialog(s);
@@ -2086,7 +2095,7 @@ sd_err sd_dialog_close(sd_dialog *d)
     if (g.s) {
         sd_store_shard_unlock_(g.s, g.h);
         if (removed) sd_store_removed_(g.s, d);
-        sd_store_unref(g.s);
+        sd_store_let_go_(g.s, g.ref);
     }
     if (fn)
         for (int i = 0; i < f.n; i++) fn(ctx, d, &f.t[i]);

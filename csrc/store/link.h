@@ -47,6 +47,13 @@ void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *ou
 
 /* The keyed hash of d's Call-ID in s (d's lock or its shard's held). */
 uint64_t sd_store_hash_(sd_store *s, const sd_dialog *d);
+/* With the lock of a dialog in `s` held: keep `s` from being freed until
+ * sd_store_let_go_. A reference (returns 1) while the store has one; once
+ * its last reference is gone (it is closing and will take the dialog out)
+ * a pin (returns 0), which the freeing waits for. Never a reference from
+ * 0: that would free the store twice. */
+int sd_store_hold_(sd_store *s);
+void sd_store_let_go_(sd_store *s, int ref);
 /* Take / release the write lock of the shard of Call-ID hash `h`. */
 void sd_store_shard_lock_(sd_store *s, uint64_t h);
 void sd_store_shard_unlock_(sd_store *s, uint64_t h);
@@ -55,6 +62,10 @@ void sd_store_shard_unlock_(sd_store *s, uint64_t h);
  * calls sd_store_removed_ once both locks are released. `had_remote_tag`:
  * whether it had one before the operation (for the re-keying counter). */
 int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag);
+/* The write lock of the shard of Call-ID hash `h` held: 1 when a live
+ * dialog with this ID is in the store (a NONE dialog must not take a
+ * remote tag that a sibling of its call already has). */
+int sd_store_id_taken_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag);
 /* No lock held: run on_removed for `d` and drop the store's reference. */
 void sd_store_removed_(sd_store *s, sd_dialog *d);
 /* The shard write lock of `parent` held (by the fork's guard), no dialog

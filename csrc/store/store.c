@@ -17,6 +17,7 @@
 #include "base/sync.h"
 #include "store/link.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ typedef struct shard {
 
 struct sd_store {
     _Atomic uint32_t refs;
+    _Atomic uint32_t pins; /* operations of its dialogs begun after the last reference went (sd_store_hold_) */
     _Atomic int closed;
     _Atomic size_t live; /* all shards; reserved before insert, so max_dialogs is exact */
     _Atomic size_t tombs;
@@ -332,6 +334,8 @@ void sd_store_unref(sd_store *s)
 {
     if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     sd_store_close(s);
+    /* no dialog is in it now, so no new pin: wait for those taken before */
+    while (atomic_load_explicit(&s->pins, memory_order_acquire) != 0) sched_yield();
     for (unsigned i = 0; i < s->o.shards; i++) {
         shard *sh = &s->sh[i];
         while (sh->thead) {
@@ -343,6 +347,22 @@ void sd_store_unref(sd_store *s)
     }
     free(s->sh);
     free(s);
+}
+
+int sd_store_hold_(sd_store *s)
+{
+    uint32_t r = atomic_load_explicit(&s->refs, memory_order_relaxed);
+    while (r != 0)
+        if (atomic_compare_exchange_weak_explicit(&s->refs, &r, r + 1, memory_order_relaxed, memory_order_relaxed))
+            return 1;
+    atomic_fetch_add_explicit(&s->pins, 1, memory_order_relaxed);
+    return 0;
+}
+
+void sd_store_let_go_(sd_store *s, int ref)
+{
+    if (ref) sd_store_unref(s);
+    else atomic_fetch_sub_explicit(&s->pins, 1, memory_order_release);
 }
 
 int sd_store_is_closed(sd_store *s)
@@ -534,6 +554,11 @@ int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag)
     }
     unlink_locked(s, sh, d, 1);
     return 1;
+}
+
+int sd_store_id_taken_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag)
+{
+    return table_get(shard_of(s, h), h, call_id, local_tag, remote_tag) != NULL;
 }
 
 void sd_store_removed_(sd_store *s, sd_dialog *d)

@@ -111,6 +111,18 @@ static inline sd_dialog *s_uac(const sd_dlg_env *env, const char *cid, const cha
     return d;
 }
 
+/* UAC dialog from s_invite(cid, ftag), in NONE, added to `s` (must be). */
+static inline sd_dialog *s_uac_stored(const sd_dlg_env *env, sd_store *s, const char *cid, const char *ftag)
+{
+    sd_dialog *d = s_uac(env, cid, ftag);
+    sd_error e;
+    if (sd_store_add(s, d, &e) != SD_OK) {
+        fprintf(stderr, "store_add: %s\n", e.reason);
+        abort();
+    }
+    return d;
+}
+
 /* Deliver a response to d (must be accepted). */
 static inline sd_err s_recv(sd_dialog *d, smsg *m)
 {

@@ -113,9 +113,7 @@ TEST(store_rekey_on_first_tagged_response)
     sd_dlg_env env;
     sd_dlg_env_default(&env);
     sd_store *s = new_store(NULL, NULL, 4, 0);
-    sd_dialog *d = s_uac(&env, "rk@atlanta", "a1");
-    sd_error e;
-    CHECK(sd_store_add(s, d, &e) == SD_OK);
+    sd_dialog *d = s_uac_stored(&env, s, "rk@atlanta", "a1");
     sd_dialog *g = sd_store_get(s, s_str("rk@atlanta"), s_str("a1"), s_str(""));
     CHECK(g == d);
     sd_dialog_unref(g);
@@ -152,9 +150,8 @@ TEST(store_fork_adds_sibling)
     sd_dlg_env env;
     sd_dlg_env_default(&env);
     sd_store *s = new_store(NULL, NULL, 64, 0);
-    sd_dialog *d = s_uac(&env, "fork@atlanta", "a1");
+    sd_dialog *d = s_uac_stored(&env, s, "fork@atlanta", "a1");
     sd_error e;
-    CHECK(sd_store_add(s, d, &e) == SD_OK);
     smsg *r1 = s_response(180, "fork@atlanta", "a1", "b1");
     smsg *r2 = s_response(183, "fork@atlanta", "a1", "c2");
     CHECK(s_recv(d, r1) == SD_OK);
@@ -182,6 +179,41 @@ TEST(store_fork_adds_sibling)
     check_invariants(s);
     sfree(r1);
     sfree(r2);
+    sd_dialog_unref(sib);
+    sd_dialog_unref(d);
+    sd_store_unref(s);
+}
+
+/* A NONE dialog forked with To tag X (the sibling in the store) then
+ * handed a response with tag X: taking the tag would give two live
+ * dialogs one ID; receive refuses (SD_EEXIST) and changes nothing. */
+TEST(store_rekey_refuses_a_siblings_tag)
+{
+    sd_dlg_env env;
+    sd_dlg_env_default(&env);
+    sd_store *s = new_store(NULL, NULL, 1, 0);
+    sd_dialog *d = s_uac_stored(&env, s, "dup@atlanta", "a1"), *sib = NULL, *g;
+    smsg *r[2] = {s_response(180, "dup@atlanta", "a1", "x1"), s_response(200, "dup@atlanta", "a1", "x1")};
+    sd_error e;
+    CHECK(sd_dialog_fork(d, r[0]->buf, &r[0]->m, &sib, &e) == SD_OK);
+    for (int i = 0; i < 2; i++) {
+        CHECK(s_recv(d, r[i]) == SD_EEXIST);
+        CHECK(sd_dialog_state(d) == SD_DLG_NONE);
+        g = sd_store_find(s, r[i]->buf, &r[i]->m); /* the response is the sibling's */
+        CHECK(g == sib);
+        sd_dialog_unref(g);
+    }
+    CHECK(sd_store_len(s) == 2);
+    check_invariants(s);
+    g = sd_store_get(s, s_str("dup@atlanta"), s_str("a1"), s_str(""));
+    CHECK(g == d);
+    sd_dialog_unref(g);
+    /* out of the store, nothing stops it */
+    CHECK(sd_store_remove(s, d) == SD_OK);
+    CHECK(s_recv(d, r[1]) == SD_OK);
+    CHECK(sd_dialog_state(d) == SD_DLG_CONFIRMED);
+    sfree(r[0]);
+    sfree(r[1]);
     sd_dialog_unref(sib);
     sd_dialog_unref(d);
     sd_store_unref(s);
