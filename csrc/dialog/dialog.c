@@ -1016,6 +1016,14 @@ static sd_err learn_remote(sd_dialog *d, const char *buf, const sd_msg *m, sd_er
     span16 ttag;
     sd_span ht;
     sd_err rc;
+    /* in a store (its shard write-locked by the guard), the new ID must be no
+     * other live dialog's: that dialog is the one the response names */
+    sd_store *s = atomic_load_explicit(&d->link.store, memory_order_relaxed);
+    if (s != NULL && d->rtag.len == 0 && m->has_to_tag &&
+        sd_store_has_id_(s, d->link.hash, slot_str(d, SL_CALL_ID), sub_str(d, SL_LOCAL_HDR, d->ltag),
+                         S(buf + m->to_tag.off, m->to_tag.len)))
+        return sd_error_set(err, SD_EEXIST, SIZE_MAX,
+                            "a dialog with the ID this response makes is in the store already: it is that dialog's");
     if ((rc = header_value(buf, m, m->first[SD_H_TO], &to, &tlen, &own_t, err)) != SD_OK) goto out;
     if ((rc = addr_parts(to, tlen, lim, m->uris_checked,
                          own_t ? NULL : tag_hint(buf, to, m->to_tag, m->has_to_tag, &ht), &ttag, 1, "To", err)) != SD_OK)

@@ -54,6 +54,9 @@ void sd_store_shard_unlock_(sd_store *s, uint64_t h);
 int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag);
 /* No lock held: run on_removed for `d` and drop the store's reference. */
 void sd_store_removed_(sd_store *s, sd_dialog *d);
+/* The shard write lock of Call-ID hash `h` held: 1 when a live dialog with
+ * this ID is in `s`. */
+int sd_store_has_id_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag);
 /* The shard write lock of `parent` held (by the fork's guard), no dialog
  * lock: add `sibling` (same Call-ID). Errors as sd_store_add. */
 sd_err sd_store_add_sibling_(sd_store *s, sd_dialog *parent, sd_dialog *sibling, sd_error *err);

@@ -522,6 +522,11 @@ int sd_store_settle_(sd_store *s, sd_dialog *d, int had_remote_tag)
     return 1;
 }
 
+int sd_store_has_id_(sd_store *s, uint64_t h, sd_str call_id, sd_str local_tag, sd_str remote_tag)
+{
+    return table_get(shard_of(s, h), h, call_id, local_tag, remote_tag) != NULL;
+}
+
 void sd_store_removed_(sd_store *s, sd_dialog *d)
 {
     if (s->o.on_removed) s->o.on_removed(s->o.removed_ctx, d);
@@ -571,8 +576,9 @@ static sd_str span_str(const char *buf, sd_span sp)
     return (sd_str){buf + sp.off, sp.len};
 }
 
-/* A live dialog of call `cid` whose local (which=0) or remote (which=1)
- * tag is `tag`, preferring one without a remote tag (NONE, UAC). */
+/* A live dialog of call `cid`: a UAC one whose local tag is `tag` (which=0),
+ * or a UAS one whose remote tag is (which=1, the dialog a request without To
+ * tag created); want_no_remote: only one still without a remote tag. */
 static sd_dialog *scan_call(const shard *sh, uint64_t h, sd_str cid, sd_str tag, int which, int want_no_remote)
 {
     size_t mask = sh->cap - 1;
@@ -583,6 +589,7 @@ static sd_dialog *scan_call(const shard *sh, uint64_t h, sd_str cid, sd_str tag,
         sd_dialog_keys_(e->p, &c, &l, &r);
         if (!str_eq(c, cid) || !str_eq(which ? r : l, tag)) continue;
         if (want_no_remote && r.len) continue;
+        if (which && sd_dialog_role(e->p) != SD_DLG_UAS) continue;
         return e->p;
     }
     return NULL;
@@ -604,7 +611,6 @@ sd_dialog *sd_store_find(sd_store *s, const char *buf, const sd_msg *m)
     } else {
         d = m->has_to_tag ? table_get(sh, h, cid, ftag, ttag) : NULL;
         if (d == NULL) d = scan_call(sh, h, cid, ftag, 0, 1);             /* waiting for its first tag */
-        if (d == NULL && !m->has_to_tag) d = scan_call(sh, h, cid, ftag, 0, 0); /* untagged 1xx */
     }
     if (d) sd_dialog_ref(d);
     else atomic_fetch_add_explicit(&sh->misses, 1, memory_order_relaxed);
