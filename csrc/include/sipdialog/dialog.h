@@ -180,7 +180,9 @@ enum {
  *
  * Returns SD_OK (with or without a reply), SD_EINVAL (a response that does
  * not belong to this dialog: another Call-ID, From tag or a CSeq never
- * sent), SD_EEXIST (fork), SD_ECLOSED, SD_ENOMEM. `reply` may be NULL only
+ * sent), SD_EEXIST (fork; or, for a dialog in a store, the first tagged
+ * response would give it the ID of another live dialog there), SD_ECLOSED,
+ * SD_ENOMEM. `reply` may be NULL only
  * when the caller does not want replies (they are then dropped).
  */
 sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigned flags, sd_buf *reply,

@@ -21,7 +21,10 @@
  * change its strings or end it (receive, respond, timeout, close, fork),
  * so the new tag, the sibling of a fork, or the removal of an ended dialog
  * appear to readers in one step; since the slot depends on the Call-ID
- * only, a new tag moves nothing in the table.
+ * only, a new tag moves nothing in the table. A first tagged response that
+ * would give a dialog the ID of another live dialog of the store (its own
+ * fork, say) is refused with SD_EEXIST and changes nothing: it is that
+ * dialog's response.
  *
  * Lock order: shard (ascending index when several), then dialog. No store
  * lock is held while a listener or the on_removed callback runs.
