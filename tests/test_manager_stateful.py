@@ -42,6 +42,7 @@ files: "...-thorough" runs 20 times as many examples, "...-ci" derandomizes.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -214,7 +215,10 @@ def test_tombstones_expire_for_ended_and_late_response():
 class Rec:
     """What the model knows of one Dialog object."""
 
+    made = itertools.count()  # creation order: how rules pick (a random UAS tag must not change the choice)
+
     def __init__(self, d, role, call_id, local_tag, remote_tag, state, inv=None):
+        self.n = next(Rec.made)
         self.d, self.role, self.inv = d, role, inv
         self.call_id, self.local_tag, self.remote_tag = call_id, local_tag, remote_tag
         self.state = state
@@ -342,7 +346,7 @@ class ManagerModel(RuleBasedStateMachine):
             assert got is None, (bytes(msg), got.id)  # names no live dialog, or a fork's response
 
     def pick(self, recs, which):
-        recs = sorted(recs, key=lambda r: (r.id, r.role))
+        recs = sorted(recs, key=lambda r: r.n)
         return recs[which % len(recs)] if recs else None
 
     def live_where(self, which, cond):
