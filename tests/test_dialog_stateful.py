@@ -33,18 +33,18 @@ files: "...-thorough" runs 20 times as many examples, "...-ci" derandomizes.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.stateful import (  # noqa: E402
     RuleBasedStateMachine, initialize, invariant, precondition, rule,
 )
+
+from hypothesis_profile import stateful_settings  # noqa: E402
 
 import sipdialog  # noqa: E402
 from sipdialog import Dialog, DialogStateError, LimitError, Request, Response, ValidationError  # noqa: E402
@@ -52,19 +52,7 @@ from sipdialog import Dialog, DialogStateError, LimitError, Request, Response, V
 # ---------------------------------------------------------------------------
 # profile
 
-_PROFILE = os.environ.get("SIPDIALOG_HYPOTHESIS_PROFILE", "sipdialog-properties")
-_EXAMPLES = 300
-if _PROFILE.endswith("-thorough"):
-    _EXAMPLES *= 20
-_EXTRA = dict(derandomize=True, database=None) if _PROFILE.endswith("-ci") else {}
-
-SETTINGS = settings(
-    max_examples=_EXAMPLES,
-    stateful_step_count=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-    **_EXTRA,
-)
+SETTINGS = stateful_settings(step_count=60)
 
 # ---------------------------------------------------------------------------
 # the model

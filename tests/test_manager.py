@@ -240,6 +240,7 @@ def test_tombstones_expire():
     import time
     time.sleep(0.08)
     assert mgr.ended(d.call_id, d.local_tag, d.remote_tag) is None
+    assert mgr.stats()["tombstones"] == 0 and "0 ended recently" in repr(mgr)
     assert DialogManager(tombstone_time=0).tombstone_time == 0.0
 
 

@@ -227,13 +227,23 @@ static void tomb_add(sd_store *s, shard *sh, uint64_t h, sd_dialog *d)
     sd_str c, l, r;
     sd_dialog_keys_(d, &c, &l, &r);
     if (c.len > 0xffff || l.len > 0xffff || r.len > 0xffff) return;
-    /* one per shard's share of the bound, at least one */
-    size_t per_shard = s->o.max_tombstones / s->o.shards;
-    if (per_shard == 0) per_shard = 1;
-    tomb_unlink_all_expired(s, sh, now(s), per_shard - 1);
-    if (table_reserve(sh) != SD_OK) return;
-    tomb *t = malloc(sizeof *t + c.len + l.len + r.len);
-    if (t == NULL) return;
+    expire(s, sh);
+    /* max_tombstones over the whole store: reserve one; when that is one too
+     * many, this shard gives up its oldest (other shards are not touched:
+     * their locks come after this one in no order), and without one to give
+     * the new ID is not remembered */
+    if (atomic_fetch_add_explicit(&s->tombs, 1, memory_order_relaxed) >= s->o.max_tombstones) {
+        if (sh->thead == NULL) {
+            atomic_fetch_sub_explicit(&s->tombs, 1, memory_order_relaxed);
+            return;
+        }
+        tomb_unlink_all_expired(s, sh, INT64_MIN, sh->tombs - 1); /* pops exactly the oldest */
+    }
+    tomb *t = table_reserve(sh) == SD_OK ? malloc(sizeof *t + c.len + l.len + r.len) : NULL;
+    if (t == NULL) {
+        atomic_fetch_sub_explicit(&s->tombs, 1, memory_order_relaxed);
+        return;
+    }
     t->next = NULL;
     t->h = h;
     sd_dlg_transition last;
@@ -254,8 +264,7 @@ static void tomb_add(sd_store *s, shard *sh, uint64_t h, sd_dialog *d)
     if (sh->ttail) sh->ttail->next = t;
     else sh->thead = t;
     sh->ttail = t;
-    sh->tombs++;
-    atomic_fetch_add_explicit(&s->tombs, 1, memory_order_relaxed);
+    sh->tombs++; /* the store-wide count was reserved above */
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -610,8 +619,9 @@ static sd_str span_str(const char *buf, sd_span sp)
     return (sd_str){buf + sp.off, sp.len};
 }
 
-/* A live dialog of call `cid` whose local (which=0) or remote (which=1)
- * tag is `tag`, preferring one without a remote tag (NONE, UAC). */
+/* A live dialog of call `cid`: a UAC one whose local tag is `tag` (which=0),
+ * or a UAS one whose remote tag is (which=1, the dialog a request without To
+ * tag created); want_no_remote: only one still without a remote tag. */
 static sd_dialog *scan_call(const shard *sh, uint64_t h, sd_str cid, sd_str tag, int which, int want_no_remote)
 {
     size_t mask = sh->cap - 1;
@@ -622,6 +632,7 @@ static sd_dialog *scan_call(const shard *sh, uint64_t h, sd_str cid, sd_str tag,
         sd_dialog_keys_(e->p, &c, &l, &r);
         if (!str_eq(c, cid) || !str_eq(which ? r : l, tag)) continue;
         if (want_no_remote && r.len) continue;
+        if (which && sd_dialog_role(e->p) != SD_DLG_UAS) continue;
         return e->p;
     }
     return NULL;
@@ -643,7 +654,6 @@ sd_dialog *sd_store_find(sd_store *s, const char *buf, const sd_msg *m)
     } else {
         d = m->has_to_tag ? table_get(sh, h, cid, ftag, ttag) : NULL;
         if (d == NULL) d = scan_call(sh, h, cid, ftag, 0, 1);             /* waiting for its first tag */
-        if (d == NULL && !m->has_to_tag) d = scan_call(sh, h, cid, ftag, 0, 0); /* untagged 1xx */
     }
     if (d) sd_dialog_ref(d);
     else atomic_fetch_add_explicit(&sh->misses, 1, memory_order_relaxed);
@@ -736,14 +746,19 @@ void sd_store_stats_get(sd_store *s, sd_store_stats *st, sd_store_shard_stats *p
     st->shards = s->o.shards;
     st->bytes = sizeof *s + sizeof(shard) * s->o.shards;
     st->rejected_overload = atomic_load_explicit(&s->rej_overload, memory_order_relaxed);
+    int64_t t_now = now(s);
     for (unsigned i = 0; i < s->o.shards; i++) {
         shard *sh = &s->sh[i];
         unsigned k = sd_rwlock_rdlock(&sh->lock);
         st->live += sh->live;
-        st->tombstones += sh->tombs;
         st->capacity += sh->cap;
         st->bytes += sh->cap * sizeof(slot);
-        for (const tomb *t = sh->thead; t; t = t->next) st->bytes += sizeof *t + t->clen + t->llen + t->rlen;
+        size_t unexpired = 0;
+        for (const tomb *t = sh->thead; t; t = t->next) {
+            st->bytes += sizeof *t + t->clen + t->llen + t->rlen;
+            unexpired += t->expires > t_now; /* expired ones wait for the shard's next write */
+        }
+        st->tombstones += unexpired;
         st->misses += atomic_load_explicit(&sh->misses, memory_order_relaxed);
         st->added += sh->added;
         st->removed += sh->removed;

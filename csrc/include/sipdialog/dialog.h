@@ -181,9 +181,10 @@ enum {
  *
  * Returns SD_OK (with or without a reply), SD_EINVAL (a response that does
  * not belong to this dialog: another Call-ID, From tag or a CSeq never
- * sent), SD_EEXIST (fork; or a dialog in a store, still waiting for its
- * first tag, got a response whose To tag a fork of it in that store has
- * already: the response is the fork's, nothing changed), SD_ECLOSED, SD_ENOMEM. `reply` may be NULL only
+ * sent), SD_EEXIST (fork; or, for a dialog in a store still waiting for
+ * its first tag, a response whose To tag would give it the ID of another
+ * live dialog there, such as a fork of it: the response is that dialog's,
+ * nothing changed), SD_ECLOSED, SD_ENOMEM. `reply` may be NULL only
  * when the caller does not want replies (they are then dropped).
  */
 sd_err sd_dialog_receive(sd_dialog *d, const char *buf, const sd_msg *m, unsigned flags, sd_buf *reply,

@@ -21,7 +21,10 @@
  * change its strings or end it (receive, respond, timeout, close, fork),
  * so the new tag, the sibling of a fork, or the removal of an ended dialog
  * appear to readers in one step; since the slot depends on the Call-ID
- * only, a new tag moves nothing in the table.
+ * only, a new tag moves nothing in the table. A first tagged response that
+ * would give a dialog the ID of another live dialog of the store (its own
+ * fork, say) is refused with SD_EEXIST and changes nothing: it is that
+ * dialog's response.
  *
  * Lock order: shard (ascending index when several), then dialog. No store
  * lock is held while a listener or the on_removed callback runs.
@@ -57,7 +60,9 @@ typedef struct sd_store_opts {
     unsigned max_per_call; /* dialogs sharing one Call-ID at most (forks; default 32) */
     size_t initial;        /* dialogs expected: pre-sizes the tables (default 0) */
     int64_t tombstone_ns;  /* how long an ended dialog's ID is remembered (default 32 s = 64*T1) */
-    size_t max_tombstones; /* remembered IDs at most; the oldest go first (default 1,000,000) */
+    size_t max_tombstones; /* remembered IDs at most, in the whole store (default 1,000,000);
+                            * when full, the ending dialog's shard gives up its
+                            * oldest, and with none to give the new ID is not kept */
     int64_t (*now)(void *ctx); /* monotonic ns (default sd_monotonic_ns) */
     void *now_ctx;
     sd_store_removed_fn on_removed; /* may be NULL */
