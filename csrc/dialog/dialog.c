@@ -2378,6 +2378,11 @@ void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *ou
     else memset(out, 0, sizeof *out);
 }
 
+void *sd_dialog_listener_peek_(const sd_dialog *d, sd_dlg_listener fn)
+{
+    return d->lfn == fn ? d->lctx : NULL;
+}
+
 void *sd_dialog_listener_ctx(sd_dialog *d, sd_dlg_listener fn)
 {
     sd_lock_acquire(&d->lock);

@@ -173,6 +173,11 @@ PyObject *sdpy_dialog_object(sdpy_state *st, sd_dialog *d)
     return wrap(st->Dialog, d);
 }
 
+sd_dlg_listener sdpy_dialog_listener(void)
+{
+    return dialog_listener;
+}
+
 sd_dialog *sdpy_dialog_ptr(sdpy_state *st, PyObject *o)
 {
     return PyObject_TypeCheck(o, st->Dialog) ? ((DialogObject *)o)->d : NULL;

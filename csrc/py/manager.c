@@ -225,6 +225,30 @@ static int lookup_id(ManagerObject *self, PyObject *id, sd_dialog **out)
     return 0;
 }
 
+/* The Dialog object named by an ID, as a new reference in *out (NULL: none);
+ * -1 on error. The manager holds the object of every dialog it stores, so
+ * while the GIL is held and the shard read-locked its pointer (the
+ * listener's ctx) can be taken without a reference to the C dialog: the
+ * common case costs no dialog lock and no reference count. */
+static int lookup_obj(sdpy_state *st, ManagerObject *self, PyObject *id, PyObject **out)
+{
+    sd_str c, l, r;
+    *out = NULL;
+    int ok = split_id(id, &c, &l, &r);
+    if (ok <= 0) return ok;
+    void *ctx = NULL;
+    int found = sd_store_peek_ctx_nowait(self->s, c, l, r, sdpy_dialog_listener(), &ctx);
+    if (found == 0) return 0;
+    if (found == 1 && ctx != NULL) {
+        *out = Py_NewRef((PyObject *)ctx);
+        return 0;
+    }
+    sd_dialog *d;
+    if (lookup_id(self, id, &d) < 0) return -1;
+    if (d != NULL && (*out = sdpy_dialog_object(st, d)) == NULL) return -1;
+    return 0;
+}
+
 /* A found dialog (reference consumed) as its Python object, or `dflt`. */
 static PyObject *result(sdpy_state *st, sd_dialog *d, PyObject *dflt)
 {
@@ -275,22 +299,19 @@ static PyObject *manager_get(ManagerObject *self, PyObject *const *args, Py_ssiz
     }
     sdpy_state *st = state_of((PyObject *)self);
     if (st == NULL || check_open(st, self) < 0) return NULL;
-    sd_dialog *d;
-    if (lookup_id(self, args[0], &d) < 0) return NULL;
-    return result(st, d, nargs > 1 ? args[1] : Py_None);
+    PyObject *o;
+    if (lookup_obj(st, self, args[0], &o) < 0) return NULL;
+    return o ? o : Py_NewRef(nargs > 1 ? args[1] : Py_None);
 }
 
 static PyObject *manager_subscript(ManagerObject *self, PyObject *id)
 {
     sdpy_state *st = state_of((PyObject *)self);
     if (st == NULL || check_open(st, self) < 0) return NULL;
-    sd_dialog *d;
-    if (lookup_id(self, id, &d) < 0) return NULL;
-    if (d == NULL) {
-        PyErr_SetObject(st->DialogNotFound, id);
-        return NULL;
-    }
-    return sdpy_dialog_object(st, d);
+    PyObject *o;
+    if (lookup_obj(st, self, id, &o) < 0) return NULL;
+    if (o == NULL) PyErr_SetObject(st->DialogNotFound, id);
+    return o;
 }
 
 static int manager_contains(ManagerObject *self, PyObject *x)

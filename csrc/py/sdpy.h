@@ -80,6 +80,8 @@ int sdpy_manager_init_types(PyObject *module, sdpy_state *st);
 /* The Python object of a C dialog: the live wrapper when there is one,
  * else a new one. Consumes the reference to `d`. GIL held. */
 PyObject *sdpy_dialog_object(sdpy_state *st, sd_dialog *d);
+/* The listener the Dialog type sets on its C dialog (ctx: the object). */
+sd_dlg_listener sdpy_dialog_listener(void);
 /* The C dialog of a sipdialog.Dialog (borrowed), or NULL (no exception)
  * when `o` is something else. */
 sd_dialog *sdpy_dialog_ptr(sdpy_state *st, PyObject *o);

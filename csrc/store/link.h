@@ -43,6 +43,11 @@ int sd_dialog_closed_locked_(const sd_dialog *d);
 sd_dlg_state sd_dialog_state_locked_(const sd_dialog *d);
 void sd_dialog_last_transition_locked_(const sd_dialog *d, sd_dlg_transition *out);
 
+/* The listener's ctx when the listener is `fn`, else NULL, without the
+ * dialog's lock: the caller excludes every writer of the listener (see
+ * sd_store_peek_ctx_nowait). */
+void *sd_dialog_listener_peek_(const sd_dialog *d, sd_dlg_listener fn);
+
 /* ---- provided by store.c, for dialog.c */
 
 /* The keyed hash of d's Call-ID in s (d's lock or its shard's held). */

@@ -609,6 +609,20 @@ int sd_store_get_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str re
     return 1;
 }
 
+int sd_store_peek_ctx_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag, sd_dlg_listener fn,
+                             void **ctx)
+{
+    uint64_t h = hash_of(s, call_id);
+    shard *sh = shard_of(s, h);
+    int k = sd_rwlock_tryrdlock(&sh->lock);
+    if (k < 0) return -1;
+    sd_dialog *d = table_get(sh, h, call_id, local_tag, remote_tag);
+    if (d) *ctx = sd_dialog_listener_peek_(d, fn);
+    else atomic_fetch_add_explicit(&sh->misses, 1, memory_order_relaxed);
+    sd_rwlock_rdunlock(&sh->lock, (unsigned)k);
+    return d != NULL;
+}
+
 sd_dialog *sd_store_find_tags(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b)
 {
     return get_in(s, hash_of(s, call_id), call_id, tag_a, tag_b, 1);

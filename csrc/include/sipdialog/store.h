@@ -109,6 +109,21 @@ sd_dialog *sd_store_get(sd_store *s, sd_str call_id, sd_str local_tag, sd_str re
  * binding's GIL): they try first, and release it only to wait. */
 int sd_store_get_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag, sd_dialog **out);
 
+/*
+ * For a binding that keeps one object per dialog as its listener's ctx and
+ * keeps that object alive while the dialog is stored (the Python
+ * DialogManager): the ctx of the live dialog with this ID, borrowed, with
+ * no reference to the dialog taken. It is read under the shard's read lock,
+ * which excludes the store's own writers of a stored dialog's listener
+ * (close, which clears it, takes the shard's write lock); the caller must
+ * serialise its own sd_dialog_set_listener calls with this one (the
+ * binding's GIL). Never waits: -1 when a writer holds or wants the shard
+ * (nothing done), 0 when no live dialog has this ID, 1 when one has, with
+ * *ctx its listener's ctx when the listener is `fn`, else NULL.
+ */
+int sd_store_peek_ctx_nowait(sd_store *s, sd_str call_id, sd_str local_tag, sd_str remote_tag, sd_dlg_listener fn,
+                             void **ctx);
+
 /* The dialog whose tags are (tag_a, tag_b) in either orientation: first
  * local=a remote=b, then local=b remote=a. */
 sd_dialog *sd_store_find_tags(sd_store *s, sd_str call_id, sd_str tag_a, sd_str tag_b);
