@@ -28,6 +28,7 @@ from ._core import (
     Message,
     OverloadError,
     ParseError,
+    RateLimiter,
     Request,
     Response,
     Sanitizer,
@@ -51,7 +52,7 @@ __all__ = [
     "Validator", "Sanitizer", "ValidationPipeline", "canonical_name",
     "SipError", "ParseError", "LimitError", "ValidationError", "DialogStateError",
     "DialogNotFound", "OverloadError", "ClosedError", "logger", "__version__",
-    "Dialog", "DialogState", "Transition",
+    "Dialog", "DialogState", "Transition", "RateLimiter",
 ]
 
 

@@ -78,6 +78,7 @@ int sdpy_dialog_init_types(PyObject *module, sdpy_state *st);
 int sdpy_message_init_types(PyObject *module, sdpy_state *st);
 int sdpy_stream_init_types(PyObject *module, sdpy_state *st);
 int sdpy_pipeline_init_types(PyObject *module, sdpy_state *st);
+int sdpy_ratelimit_init_types(PyObject *module, sdpy_state *st);
 
 extern PyModuleDef sdpy_module_def;
 
