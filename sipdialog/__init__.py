@@ -29,6 +29,7 @@ from ._core import (
     Message,
     OverloadError,
     ParseError,
+    RateLimiter,
     Request,
     Response,
     Sanitizer,
@@ -52,7 +53,7 @@ __all__ = [
     "Validator", "Sanitizer", "ValidationPipeline", "canonical_name",
     "SipError", "ParseError", "LimitError", "ValidationError", "DialogStateError",
     "DialogNotFound", "OverloadError", "ClosedError", "logger", "__version__",
-    "Dialog", "DialogState", "Transition", "DialogManager",
+    "Dialog", "DialogState", "Transition", "DialogManager", "RateLimiter",
 ]
 
 

@@ -159,6 +159,51 @@ class Dialog:
     def __exit__(self, *exc: Any) -> bool: ...
     def _repr_html_(self) -> str: ...
 
+_Source = Union[str, Tuple[str, int]]
+
+class RateLimiter:
+    """A token bucket per source address (thread-safe).
+
+    A source is a ``(host, port)`` tuple or a ``"host"`` / ``"host:port"``
+    string (``"[v6]:port"``, a bare ``"::1"``, IPv4, a host name); the port
+    is checked and ignored, and ``::ffff:a.b.c.d`` is the IPv4 address.
+    A new source may take ``burst`` tokens at once, then
+    ``rate_per_minute / 60`` a second, never more than ``burst`` saved.
+    ``rate_per_minute=0`` means no limit. ``burst=None`` is the rate (at
+    least 1). At most ``max_sources`` are tracked; when full, sources whose
+    bucket has refilled are forgotten, else new sources are refused.
+    A bad source raises ValidationError; a bad argument ValueError.
+    """
+    rate_per_minute: float
+    burst: float
+    max_sources: int
+    sources: int
+    def __init__(self, rate_per_minute: float = ..., burst: Optional[float] = ...,
+                 max_sources: int = ...) -> None: ...
+    def allow(self, source: _Source, *, now: Optional[float] = ...) -> bool:
+        """Take one token: True when taken, False when refused (nothing changes then).
+        ``now``: monotonic seconds (default ``time.monotonic()``)."""
+    def tokens(self, source: _Source, *, now: Optional[float] = ...) -> float:
+        """Tokens the source's bucket holds at ``now`` (``burst`` for a source not
+        seen, ``inf`` without a limit); changes nothing."""
+
+class _Admission:
+    """The C admission controller (live-dialog cap + rate limit per source), for tests."""
+    def __init__(self, max_per_source: int = ..., rate_per_minute: float = ..., burst: Optional[float] = ...,
+                 max_sources: int = ...) -> None: ...
+    def check(self, source: _Source, now: Optional[float] = ...) -> bool:
+        """Under the cap and a token taken; a refusal changes nothing."""
+    def acquire(self, source: _Source) -> int:
+        """Count one live dialog; returns the slot for release(). OverloadError at the cap."""
+    def release(self, slot: int) -> None:
+        """The dialog counted by ``slot`` ended."""
+    def stats(self) -> Dict[str, int]:
+        """admitted, refused_rate, refused_cap, refused_sources, acquired, acquire_refused,
+        released, live_dialogs, live_sources, sources."""
+
+def _source_key(source: _Source) -> bytes:
+    """The normalised 20-byte key of a source (internal, for tests)."""
+
 class DialogManager:
     """Every live dialog of a user agent, indexed by ID, message, Call-ID and tags (see csrc/include/sipdialog/store.h)."""
     closed: bool

@@ -482,6 +482,7 @@ static int module_exec(PyObject *m)
     if (sdpy_message_init_types(m, st) < 0) return -1;
     if (sdpy_stream_init_types(m, st) < 0) return -1;
     if (sdpy_pipeline_init_types(m, st) < 0) return -1;
+    if (sdpy_ratelimit_init_types(m, st) < 0) return -1;
     sd_dlg_env_default(&st->env);
     st->env.parse = st->opts;
     /* one table of shared strings for every dialog of the process (bounded) */

@@ -88,6 +88,7 @@ sd_dialog *sdpy_dialog_ptr(sdpy_state *st, PyObject *o);
 int sdpy_message_init_types(PyObject *module, sdpy_state *st);
 int sdpy_stream_init_types(PyObject *module, sdpy_state *st);
 int sdpy_pipeline_init_types(PyObject *module, sdpy_state *st);
+int sdpy_ratelimit_init_types(PyObject *module, sdpy_state *st);
 
 extern PyModuleDef sdpy_module_def;
 
